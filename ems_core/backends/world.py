@@ -1,0 +1,83 @@
+"""The bundled model (``assets/world-model``) behind the backend contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from diffusers import SD3Transformer2DModel
+from transformers import CLIPTextModelWithProjection
+
+from ..sampling import shifted_sigmas
+from ..world.model import WordTokenizer, WorldAutoencoder, encode_text
+from .base import Backend, BackendInfo, PromptEmbedding
+
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "world-model"
+
+
+class WorldBackend(Backend):
+    """MMDiT (``SD3Transformer2DModel``) + CLIP text encoder + ``WorldAutoencoder`` on 64x64 scenes."""
+
+    def __init__(self, transformer: SD3Transformer2DModel, text_encoder: CLIPTextModelWithProjection,
+                 tokenizer: WordTokenizer, autoencoder: WorldAutoencoder, name: str = "world",
+                 sampling_shift: float = 1.0, device: torch.device = torch.device("cpu"),
+                 dtype: torch.dtype = torch.float32):
+        self.device, self.dtype = device, dtype
+        self.transformer = _placed(transformer, device, dtype)
+        self.text_encoder = _placed(text_encoder, device, dtype)
+        self.autoencoder = _placed(autoencoder, device, dtype)
+        self.tokenizer = tokenizer
+        self.sampling_shift = sampling_shift
+        self.info = BackendInfo(name=name, family="world", image_size=64, default_steps=20, default_guidance=4.0,
+                                notes="bundled shapes-world MMDiT")
+
+    def encode_prompt(self, prompts: list[str]) -> PromptEmbedding:
+        ids = self.tokenizer(prompts).to(self.device)  # (B, L)
+        tokens, pooled = encode_text(self.text_encoder, ids)  # (B, L, D), (B, D)
+        return PromptEmbedding(tokens, pooled)
+
+    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
+        return self.autoencoder.encode(images.to(self.device, self.dtype))  # (B, 4, 16, 16)
+
+    def decode_latent(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.autoencoder.decode(latents.to(self.device, self.dtype))  # (B, 3, 64, 64)
+
+    def velocity(self, latents: torch.Tensor, t: torch.Tensor, embedding: PromptEmbedding) -> torch.Tensor:
+        return self.transformer(
+            hidden_states=latents.to(self.device, self.dtype), timestep=t.to(self.device, self.dtype) * 1000,
+            encoder_hidden_states=embedding.tokens.to(self.dtype), pooled_projections=embedding.pooled.to(self.dtype),
+        ).sample
+
+    def sigmas(self, num_steps: int) -> torch.Tensor:
+        return shifted_sigmas(num_steps, self.sampling_shift)
+
+    def latent_shape(self, height: int | None = None, width: int | None = None) -> tuple[int, int, int]:
+        return (self.autoencoder.config.latent_channels, 16, 16)
+
+
+def _placed(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
+    """Frozen, in eval mode, on ``device`` and in ``dtype`` (cast only when needed: diffusers warns)."""
+    if next(module.parameters()).dtype != dtype:
+        module = module.to(dtype=dtype)
+    return module.to(device=device).eval().requires_grad_(False)
+
+
+def load_world_backend(folder: str | Path | None = None, device: torch.device = torch.device("cpu"),
+                       dtype: torch.dtype | None = None) -> WorldBackend:
+    """Load the bundled model from ``folder`` (default ``assets/world-model``), offline."""
+    folder = Path(folder) if folder is not None else BUNDLED_MODEL_DIR
+    if not (folder / "world_model.json").exists():
+        raise FileNotFoundError(
+            f"bundled model not found in {folder}; train and export it with "
+            "`python -m ems_core world train all` then `python -m ems_core world export`")
+    meta = json.loads((folder / "world_model.json").read_text())
+    return WorldBackend(
+        SD3Transformer2DModel.from_pretrained(folder / "transformer"),
+        CLIPTextModelWithProjection.from_pretrained(folder / "text_encoder"),
+        WordTokenizer.load(folder / "tokenizer"),
+        WorldAutoencoder.from_pretrained(folder / "autoencoder"),
+        name="world" if folder == BUNDLED_MODEL_DIR else str(folder),
+        sampling_shift=float(meta.get("sampling_shift", 1.0)),
+        device=device, dtype=dtype or torch.float32,
+    )

@@ -1,0 +1,48 @@
+"""Constrained score distillation (EMS step 3, "Sample"): a short refinement of the edited latent.
+
+For a rectified-flow model the denoised estimate is ``x0(z_t, e) = z_t - t v(z_t, t, e)`` with
+``z_t = (1 - t) z + t eps``. The delta-score of a target embedding against the source embedding at the
+*same* noisy latent,
+
+    delta(z) = x0(z_t, e(a)) - x0(z_t, e_src) = -t [v(z_t, t, e(a)) - v(z_t, t, e_src)],
+
+is exactly zero wherever the two prompts agree (and identically zero when they are equal), so it
+only pushes what the edit names. A proximity term keeps the rest at the source latent:
+
+    z <- z + lr * (delta(z) - lambda (z - z_src)),
+
+i.e. gradient descent on ``lambda/2 ||z - z_src||^2`` plus the SDS direction (weight ``w(t) = 1``;
+the network Jacobian is skipped, as in SDS). Noise levels are annealed from ``t_max`` to ``t_min``;
+``eps`` comes from an explicit generator, one draw per iteration shared by a batch.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .backends.base import Backend, PromptEmbedding
+from .sampling import match_batch
+
+
+def sds_delta(backend: Backend, z: torch.Tensor, t: float, eps: torch.Tensor,
+              edit: PromptEmbedding, source: PromptEmbedding) -> torch.Tensor:
+    """``delta = -t [v(z_t, t, e(a)) - v(z_t, t, e_src)]`` at ``z_t = (1 - t) z + t eps`` (one batched call)."""
+    batch = z.shape[0]
+    z_t = (1 - t) * z + t * eps
+    both = PromptEmbedding.cat([match_batch(edit, batch), match_batch(source, batch)])
+    times = torch.full((2 * batch,), t, device=z.device, dtype=z.dtype)
+    v_edit, v_source = backend.velocity(torch.cat([z_t, z_t]), times, both).chunk(2)
+    return -t * (v_edit - v_source)
+
+
+def refine_latent(backend: Backend, z: torch.Tensor, z_source: torch.Tensor, edit: PromptEmbedding,
+                  source: PromptEmbedding, iters: int, lr: float, proximity: float, t_max: float,
+                  t_min: float, generator: torch.Generator) -> torch.Tensor:
+    """``iters`` steps of ``z <- z + lr (delta(z) - lambda (z - z_src))`` (module docstring)."""
+    times = torch.linspace(t_max, t_min, iters).tolist() if iters > 1 else [t_max]
+    for t in times[:iters]:
+        # One noise for the whole batch: each image of a sweep equals its single render.
+        eps = torch.randn((1, *z.shape[1:]), generator=generator, dtype=torch.float32).to(z.device, z.dtype)
+        eps = eps.expand_as(z)
+        z = z + lr * (sds_delta(backend, z, t, eps, edit, source) - proximity * (z - z_source))
+    return z

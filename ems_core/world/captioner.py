@@ -1,0 +1,89 @@
+"""Extract step for the bundled world model: image -> caption, and the caption's editable attributes.
+
+:class:`WorldCaptioner` reads a caption off the pixels with the oracle
+(:func:`~ems_core.world.oracle.measure`); :func:`attribute_presets` lists, for the UI, one editable
+attribute per caption slot with the exact phrase to replace and the words it may become.
+"""
+
+from __future__ import annotations
+
+import re
+
+from PIL import Image
+
+from .oracle import Measurement, measure
+from .scene import BACKGROUNDS, COLOURS, IMAGE_SIZE, SHAPES, SIZE_BANDS, X_BANDS, Y_BANDS, parse_caption
+
+__all__ = ["WorldCaptioner", "attribute_presets"]
+
+
+class WorldCaptioner:
+    """Caption world images by measuring them (no model, deterministic, a few ms per image).
+
+    Example:
+        >>> from ems_core.world.scene import Scene, caption_of, render
+        >>> scene = Scene(shape="star", colour="pink", background="gray", size=0.3, x=0.32, y=0.68)
+        >>> WorldCaptioner().caption(render(scene)) == caption_of(scene)
+        True
+    """
+
+    image_size: int = IMAGE_SIZE
+
+    def measure(self, image: Image.Image) -> Measurement:
+        """The oracle's measurement of ``image``, resized first to 64x64 (PIL ``BOX``, the renderer's
+        area average) when it has another size; a non-square image is stretched."""
+        image = image.convert("RGB")
+        if image.size != (self.image_size, self.image_size):
+            image = image.resize((self.image_size, self.image_size), Image.Resampling.BOX)
+        return measure(image)
+
+    def caption(self, image: Image.Image) -> str:
+        """``"a {size} {colour} {shape} at the {y} {x} on a {background} background"``.
+
+        When no object is visible the caption is ``"no object on a {background} background"``, which
+        :func:`attribute_presets` rejects (there is nothing to edit).
+        """
+        return self.measure(image).caption
+
+
+_SLOTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    # (UI attribute name, parse_caption key, the words of that slot)
+    ("size", "size", tuple(SIZE_BANDS)),
+    ("colour", "colour", tuple(COLOURS)),
+    ("shape", "shape", SHAPES),
+    ("vertical", "y", tuple(Y_BANDS)),
+    ("horizontal", "x", tuple(X_BANDS)),
+    ("background", "background", tuple(BACKGROUNDS)),
+)
+
+
+def attribute_presets(caption: str) -> list[dict]:
+    """One editable attribute per caption slot, in caption order.
+
+    Each entry is ``{"name", "source", "choices"}``: ``source`` is the phrase exactly as written in
+    ``caption`` (so ``caption.replace(source, choice, 1)`` performs the edit) and ``choices`` are the
+    other words of the slot. The background's phrases include the word ``background``
+    (``"white background"`` -> ``"black background"``) so they never clash with an object colour.
+    Position is two attributes, ``horizontal`` (left/center/right) and ``vertical`` (top/middle/bottom).
+
+    Raises:
+        ValueError: if ``caption`` does not name every attribute (see :func:`parse_caption`).
+
+    Example:
+        >>> attribute_presets("a large red circle at the top left on a white background")[1]
+        {'name': 'colour', 'source': 'red', 'choices': ['orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink']}
+    """
+    words = parse_caption(caption)
+    presets = []
+    for name, key, vocabulary in _SLOTS:
+        suffix = r"\s+background" if key == "background" else ""
+        match = re.search(rf"\b{words[key]}{suffix}\b", caption, flags=re.IGNORECASE)
+        if match is None:  # parse_caption found it, so only odd spacing/punctuation can get here
+            raise ValueError(f"cannot locate the {name} word {words[key]!r} in caption {caption!r}")
+        template = "{} background" if key == "background" else "{}"
+        presets.append({
+            "name": name,
+            "source": match.group(0),
+            "choices": [template.format(word) for word in vocabulary if word != words[key]],
+        })
+    return presets

@@ -1,0 +1,91 @@
+"""``python -m ems_core world ...``: render scenes, train, export and evaluate the bundled model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .scene import Scene, render, scene_from_caption
+
+
+def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
+    world = subparsers.add_parser("world", help="the procedural world and the bundled model")
+    sub = world.add_subparsers(dest="world_command", required=True)
+
+    r = sub.add_parser("render", help="render a scene from a caption or from attribute values")
+    r.add_argument("--caption", help='e.g. "a large red circle at the top left on a white background"')
+    for name in ("shape", "colour", "background"):
+        r.add_argument(f"--{name}")
+    for name in ("size", "x", "y"):
+        r.add_argument(f"--{name}", type=float)
+    r.add_argument("--out", required=True)
+
+    t = sub.add_parser("train", help="train (or resume) a phase of the bundled model")
+    t.add_argument("phase", choices=["autoencoder", "transformer", "all"])
+    t.add_argument("--run-dir", default="runs/world")
+    t.add_argument("--steps", type=int, help="autoencoder default 3000, transformer default 12000")
+    t.add_argument("--ae-steps", type=int, default=3000)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--tiny", action="store_true", help="tiny transformer config (smoke tests)")
+
+    e = sub.add_parser("export", help="write the EMA weights of a run as a model folder")
+    e.add_argument("--run-dir", default="runs/world")
+    e.add_argument("--out", default="assets/world-model")
+
+    v = sub.add_parser("eval", help="measure faithfulness of a model with the oracle")
+    v.add_argument("--model", default="world")
+    v.add_argument("--captions", type=int, default=500)
+    v.add_argument("--inversions", type=int, default=50)
+    v.add_argument("--steps", type=int)
+    v.add_argument("--guidance", type=float)
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--out", help="write the JSON report here too")
+
+
+def run_world(args: argparse.Namespace) -> int:
+    if args.world_command == "render":
+        if args.caption:
+            scene = scene_from_caption(args.caption)
+        else:
+            values = {k: getattr(args, k) for k in ("shape", "colour", "background", "size", "x", "y")}
+            scene = Scene(**{k: v for k, v in values.items() if v is not None})
+        render(scene).save(args.out)
+        print(json.dumps({"out": args.out, "scene": scene.to_dict()}))
+        return 0
+    if args.world_command == "train":
+        from .model import TINY_TEST_CONFIG, WorldModelConfig
+        from .train import TrainConfig, train_autoencoder, train_transformer
+
+        run_dir = Path(args.run_dir)
+
+        def log(line: str) -> None:
+            print(line, flush=True)
+
+        model_config = TINY_TEST_CONFIG if args.tiny else WorldModelConfig()
+        if args.phase in ("autoencoder", "all"):
+            steps = args.steps if (args.steps and args.phase == "autoencoder") else args.ae_steps
+            train_autoencoder(run_dir, TrainConfig(steps=steps, seed=args.seed, threads=args.threads), log=log)
+        if args.phase in ("transformer", "all"):
+            config = TrainConfig(steps=args.steps or 12000, seed=args.seed, threads=args.threads)
+            train_transformer(run_dir, config, model_config, log=log)
+        return 0
+    if args.world_command == "export":
+        from .train import export
+
+        export(Path(args.run_dir), Path(args.out))
+        return 0
+    if args.world_command == "eval":
+        from .evaluate import run_eval
+
+        report = run_eval(args.model, n_captions=args.captions, n_inversions=args.inversions, steps=args.steps,
+                          guidance=args.guidance, seed=args.seed)
+        text = json.dumps(report, indent=1)
+        print(text)
+        if args.out:
+            Path(args.out).write_text(text + "\n")
+        return 0
+    print(f"error: unknown world command {args.world_command}", file=sys.stderr)
+    return 2

@@ -1,0 +1,91 @@
+"""Faithfulness of a world model, measured by the oracle (the model card's numbers).
+
+    python -m ems_core world eval --captions 500 --inversions 50 --out assets/world-model/eval.json
+
+- generation: random captions (seeded), one image each from fixed seeds; per attribute the share of
+  images whose measured caption word equals the prompt's (and all six at once);
+- inversion round trip: rendered scenes inverted with their own caption and regenerated with no
+  edit (:meth:`EditSession.reconstruct`), PSNR against the render; also the autoencoder alone;
+- latency: p50 of one-image generation at the model's default steps and guidance.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from ..backends import load_backend
+from ..config import EditConfig
+from ..images import pil_to_tensor, psnr, tensor_to_pil
+from ..pipeline import generate
+from ..session import EditSession
+from .oracle import ATTRIBUTES, agreement, measure
+from .scene import caption_of, random_scene, render
+
+
+def generation_faithfulness(backend, n_captions: int, seed: int, steps: int | None, guidance: float | None,
+                            batch_size: int = 25) -> dict:
+    """Share of generated images whose oracle words match the prompt, per attribute."""
+    rng = random.Random(seed)
+    captions = [caption_of(random_scene(rng)) for _ in range(n_captions)]
+    hits = {name: 0 for name in (*ATTRIBUTES, "all")}
+    for start in range(0, n_captions, batch_size):
+        chunk = captions[start:start + batch_size]
+        images = generate(backend, chunk, [seed * 100_000 + start + i for i in range(len(chunk))], steps, guidance)
+        for caption, image in zip(chunk, images):
+            ok = agreement(caption, measure(image))
+            for name in ATTRIBUTES:
+                hits[name] += ok[name]
+            hits["all"] += all(ok.values())
+    return {name: round(count / n_captions, 4) for name, count in hits.items()}
+
+
+def inversion_round_trip(backend, n_scenes: int, seed: int, config: EditConfig) -> dict:
+    """PSNR of (render -> invert with own caption -> regenerate) and of the autoencoder alone."""
+    rng = random.Random(seed + 7)
+    round_trip, autoencoder = [], []
+    for _ in range(n_scenes):
+        scene = random_scene(rng)
+        image = render(scene)
+        session = EditSession(backend, image, prompt=caption_of(scene), config=config)
+        round_trip.append(psnr(image, session.reconstruct().image))
+        with torch.no_grad():
+            decoded = tensor_to_pil(backend.decode_latent(backend.encode_image(pil_to_tensor(image))))[0]
+        autoencoder.append(psnr(image, decoded))
+    return {"psnr_mean": round(statistics.fmean(round_trip), 2), "psnr_median": round(statistics.median(round_trip), 2),
+            "psnr_min": round(min(round_trip), 2),
+            "share_at_least_30db": round(float(np.mean(np.array(round_trip) >= 30)), 3),
+            "autoencoder_psnr_mean": round(statistics.fmean(autoencoder), 2)}
+
+
+def generation_latency(backend, repeats: int = 10) -> dict:
+    caption = caption_of(random_scene(random.Random(0)))
+    generate(backend, [caption], [0])  # warm-up
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        generate(backend, [caption], [i])
+        times.append((time.perf_counter() - start) * 1000)
+    return {"p50_ms": round(statistics.median(times), 1), "threads": torch.get_num_threads(),
+            "steps": backend.info.default_steps, "guidance": backend.info.default_guidance}
+
+
+def run_eval(model: str = "world", n_captions: int = 500, n_inversions: int = 50, steps: int | None = None,
+             guidance: float | None = None, seed: int = 0) -> dict:
+    backend = load_backend(model)
+    started = time.perf_counter()
+    report = {
+        "model": model,
+        "steps": steps or backend.info.default_steps,
+        "guidance": backend.info.default_guidance if guidance is None else guidance,
+        "generation": generation_faithfulness(backend, n_captions, seed, steps, guidance) if n_captions else None,
+        "inversion": inversion_round_trip(backend, n_inversions, seed, EditConfig()) if n_inversions else None,
+        "inversion_config": EditConfig().to_dict(),
+        "latency": generation_latency(backend),
+    }
+    report["eval_seconds"] = round(time.perf_counter() - started, 1)
+    return report

@@ -1,0 +1,204 @@
+"""Training of the bundled model: autoencoder first, then the MMDiT + text encoder (rectified flow).
+
+Resumable and logged: every ``checkpoint_every`` steps the full state (weights, EMA, optimiser,
+data RNG, step) is written to ``<run_dir>/<phase>.pt``; rerunning the same command resumes.
+``export`` writes the EMA weights as safetensors + configs into a model folder (``assets/world-model``).
+
+    python -m ems_core world train autoencoder --run-dir runs/world --steps 3000
+    python -m ems_core world train transformer --run-dir runs/world --steps 14000
+    python -m ems_core world export --run-dir runs/world --out assets/world-model
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from .model import (WordTokenizer, WorldAutoencoder, WorldModelConfig, autoencoder_loss, build_text_encoder,
+                    build_transformer, encode_text)
+from .scene import caption_of, random_scene, render, to_tensor
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (defaults: the measured pilot recipe, see the model card)."""
+
+    steps: int = 14000
+    batch_size: int = 32
+    lr: float = 5e-4
+    warmup: int = 200
+    weight_decay: float = 0.01
+    ema_decay: float = 0.999
+    empty_caption_prob: float = 0.1  # classifier-free guidance dropout
+    latent_noise: float = 0.02  # autoencoder: noise on the latent during training
+    checkpoint_every: int = 250
+    log_every: int = 50
+    seed: int = 0
+    threads: int = 2
+    bf16: bool = True
+
+
+def scene_batch(rng: random.Random, batch_size: int) -> tuple[torch.Tensor, list[str]]:
+    """Random scenes rendered to (B, 3, 64, 64) in [-1, 1] and their captions."""
+    scenes = [random_scene(rng) for _ in range(batch_size)]
+    images = torch.from_numpy(np.stack([to_tensor(render(s)) for s in scenes]))
+    return images, [caption_of(s) for s in scenes]
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Linear warmup then cosine decay to 5% of the peak."""
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
+    return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def logit_normal_t(batch: int, generator: torch.Generator) -> torch.Tensor:
+    """t = sigmoid(n), n ~ N(0, 1): SD3's logit-normal timestep density."""
+    return torch.sigmoid(torch.randn(batch, generator=generator))
+
+
+def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), model.parameters()):
+            e.lerp_(p, 1 - decay)
+
+
+def _save(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def train_autoencoder(run_dir: Path, config: TrainConfig, log: Log = print) -> WorldAutoencoder:
+    """Phase 1: the 64x64 <-> 16x16x4 autoencoder; then measures per-channel latent statistics."""
+    torch.set_num_threads(config.threads)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = run_dir / "autoencoder.pt"
+    torch.manual_seed(config.seed)
+    model = WorldAutoencoder()
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr * 2, weight_decay=0.0)
+    rng, gen, step = random.Random(config.seed), torch.Generator().manual_seed(config.seed), 0
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(state["model"]); opt.load_state_dict(state["opt"])
+        rng.setstate(state["rng"]); gen.set_state(state["gen"]); step = state["step"]
+        log(f"resumed autoencoder at step {step}")
+    start = time.time()
+    while step < config.steps:
+        images, _ = scene_batch(rng, config.batch_size)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, config) * 2
+        loss = autoencoder_loss(model, images, config.latent_noise, gen)
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        step += 1
+        if step % config.log_every == 0:
+            log(json.dumps({"phase": "autoencoder", "step": step, "loss": round(loss.item(), 5),
+                            "s_per_step": round((time.time() - start) / config.log_every, 3)}))
+            start = time.time()
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            _save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "rng": rng.getstate(),
+                         "gen": gen.get_state(), "step": step})
+    # Per-channel normalisation of the latent, measured on fresh scenes.
+    with torch.no_grad():
+        raws = torch.cat([model.encode_raw(scene_batch(random.Random(10_000 + i), 64)[0]) for i in range(8)])
+        shift = raws.mean(dim=(0, 2, 3)).tolist()
+        scale = raws.std(dim=(0, 2, 3)).tolist()
+    model.register_to_config(latent_shift=tuple(shift), latent_scale=tuple(scale))
+    model.save_pretrained(run_dir / "autoencoder")
+    log(json.dumps({"phase": "autoencoder", "done": True, "latent_shift": shift, "latent_scale": scale}))
+    return model
+
+
+def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldModelConfig = WorldModelConfig(),
+                      log: Log = print) -> None:
+    """Phase 2: rectified-flow matching of the MMDiT and (jointly) the text encoder on frozen latents.
+
+    Loss ``|| v(z_t, t, c) - (eps - z_0) ||^2`` with ``z_t = (1 - t) z_0 + t eps``, logit-normal ``t``,
+    captions dropped to ``""`` with probability ``empty_caption_prob``.
+    """
+    torch.set_num_threads(config.threads)
+    ckpt = run_dir / "transformer.pt"
+    autoencoder = WorldAutoencoder.from_pretrained(run_dir / "autoencoder").eval().requires_grad_(False)
+    tokenizer = WordTokenizer.for_world(model_config.max_tokens)
+    torch.manual_seed(config.seed)
+    transformer = build_transformer(model_config)
+    text_encoder = build_text_encoder(model_config, tokenizer)
+    params = list(transformer.parameters()) + list(text_encoder.parameters())
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    ema_t, ema_e = copy.deepcopy(transformer).requires_grad_(False), copy.deepcopy(text_encoder).requires_grad_(False)
+    rng, gen, step = random.Random(config.seed + 1), torch.Generator().manual_seed(config.seed + 1), 0
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        transformer.load_state_dict(state["transformer"]); text_encoder.load_state_dict(state["text_encoder"])
+        ema_t.load_state_dict(state["ema_transformer"]); ema_e.load_state_dict(state["ema_text_encoder"])
+        opt.load_state_dict(state["opt"]); rng.setstate(state["rng"]); gen.set_state(state["gen"])
+        step = state["step"]
+        log(f"resumed transformer at step {step}")
+    n_params = sum(p.numel() for p in transformer.parameters())
+    log(json.dumps({"phase": "transformer", "params": n_params, "config": model_config.to_dict(),
+                    "train": asdict(config)}))
+    start, running = time.time(), 0.0
+    while step < config.steps:
+        images, captions = scene_batch(rng, config.batch_size)
+        captions = [c if rng.random() >= config.empty_caption_prob else "" for c in captions]
+        with torch.no_grad():
+            z0 = autoencoder.encode(images)  # (B, 4, 16, 16)
+        t = logit_normal_t(config.batch_size, gen)
+        eps = torch.randn(z0.shape, generator=gen)
+        z_t = (1 - t.view(-1, 1, 1, 1)) * z0 + t.view(-1, 1, 1, 1) * eps
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, config)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16), sdpa_kernel(SDPBackend.MATH):
+            tokens, pooled = encode_text(text_encoder, tokenizer(captions))
+            v = transformer(hidden_states=z_t, timestep=t * 1000, encoder_hidden_states=tokens,
+                            pooled_projections=pooled).sample
+        loss = F.mse_loss(v.float(), eps - z0)
+        opt.zero_grad(set_to_none=True); loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        _ema_update(ema_t, transformer, config.ema_decay); _ema_update(ema_e, text_encoder, config.ema_decay)
+        step += 1
+        running += loss.item()
+        if step % config.log_every == 0:
+            log(json.dumps({"phase": "transformer", "step": step, "loss": round(running / config.log_every, 5),
+                            "lr": round(lr_at(step, config), 6),
+                            "s_per_step": round((time.time() - start) / config.log_every, 3)}))
+            start, running = time.time(), 0.0
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            _save(ckpt, {"transformer": transformer.state_dict(), "text_encoder": text_encoder.state_dict(),
+                         "ema_transformer": ema_t.state_dict(), "ema_text_encoder": ema_e.state_dict(),
+                         "opt": opt.state_dict(), "rng": rng.getstate(), "gen": gen.get_state(), "step": step,
+                         "model_config": model_config.to_dict()})
+
+
+def export(run_dir: Path, out: Path, log: Log = print) -> None:
+    """Write the EMA weights of the last checkpoint as a model folder (safetensors + configs)."""
+    state = torch.load(run_dir / "transformer.pt", weights_only=False)
+    model_config = WorldModelConfig(**state["model_config"])
+    tokenizer = WordTokenizer.for_world(model_config.max_tokens)
+    transformer = build_transformer(model_config)
+    transformer.load_state_dict(state["ema_transformer"])
+    text_encoder = build_text_encoder(model_config, tokenizer)
+    text_encoder.load_state_dict(state["ema_text_encoder"])
+    out.mkdir(parents=True, exist_ok=True)
+    transformer.save_pretrained(out / "transformer")
+    text_encoder.save_pretrained(out / "text_encoder")
+    tokenizer.save(out / "tokenizer")
+    WorldAutoencoder.from_pretrained(run_dir / "autoencoder").save_pretrained(out / "autoencoder")
+    (out / "world_model.json").write_text(json.dumps(
+        {"model_config": model_config.to_dict(), "train_step": state["step"], "sampling_shift": 1.0}, indent=1))
+    log(f"exported step {state['step']} to {out}")

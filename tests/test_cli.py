@@ -1,0 +1,93 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ems_core.cli import main, parse_edit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def scene_file(tmp_path, scene_image):
+    path = tmp_path / "scene.png"
+    scene_image.save(path)
+    return path
+
+
+def run_json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_parse_edit():
+    spec = parse_edit(" red -> dark blue =0.8")
+    assert (spec.source, spec.target, spec.degree, spec.full_prompt) == ("red", "dark blue", 0.8, False)
+    assert parse_edit("->a blue square=1").full_prompt
+    for bad in ("redblue", "red->=1", "red->blue=x"):
+        with pytest.raises(ValueError, match="bad --edit"):
+            parse_edit(bad)
+
+
+def test_edit_json_on_tiny_sd3(capsys, scene_file, tmp_path):
+    out = tmp_path / "out.png"
+    report = run_json(capsys, ["edit", "--model", "tiny-random-sd3", "--image", str(scene_file), "--prompt",
+                               "a red circle on a white background", "--edit", "red->blue=0.8", "--edit",
+                               "white->black=0.3", "--steps", "4", "--out", str(out), "--json"])
+    assert report["out"] == str(out) and Image.open(out).size == (32, 32)
+    assert report["source_prompt"] == "a red circle on a white background"
+    assert [e["degree"] for e in report["edits"]] == [0.8, 0.3]
+    assert report["nfe"] > 0 and report["prepare_nfe"] > 0
+    assert set(report["timings_ms"]) == {"prepare", "render"}
+
+
+def test_sweep_writes_one_file_per_degree_and_a_strip(capsys, scene_file, tmp_path):
+    out = tmp_path / "sweep.png"
+    report = run_json(capsys, ["edit", "--model", "tiny-random-world", "--image", str(scene_file), "--edit",
+                               "red->blue", "--degrees", "0,0.5,1", "--steps", "4", "--out", str(out), "--json"])
+    assert len(report["out"]) == 4 and all(Path(p).exists() for p in report["out"])
+    assert Image.open(out).size == (3 * 64 + 2 * 2, 64)
+    assert report["source_prompt"]  # from the world captioner
+
+
+def test_generate(capsys, tmp_path):
+    out = tmp_path / "g.png"
+    report = run_json(capsys, ["generate", "--model", "tiny-random-world", "--prompt", "a red circle",
+                               "--steps", "3", "--out", str(out), "--json"])
+    assert Image.open(out).size == (64, 64) and report["timings_ms"]["generate"] > 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--image", "missing.png", "--edit", "red->blue=1"], "image not found"),
+    (["--image", "{bad}", "--edit", "red->blue=1"], "not a readable image"),
+    (["--image", "{scene}", "--edit", "red-blue=1"], "bad --edit"),
+    (["--image", "{scene}", "--edit", "red->blue"], "needs a degree"),
+    (["--image", "{scene}", "--edit", "purple->blue=1"], "not in the prompt"),
+    (["--image", "{scene}", "--edit", "red->blue=9"], "allowed range"),
+    (["--image", "{scene}", "--edit", "red->blue=1", "--model", "no/such-model-here"], "no/such-model-here"),
+])
+def test_errors_are_one_clear_line(capsys, scene_file, tmp_path, argv, message):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    argv = [a.replace("{scene}", str(scene_file)).replace("{bad}", str(bad)) for a in argv]
+    if "--model" not in argv:
+        argv += ["--model", "tiny-random-world"]
+    assert main(["edit", *argv, "--out", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
+
+
+def test_module_entry_point(scene_file, tmp_path):
+    out = tmp_path / "o.png"
+    proc = subprocess.run([sys.executable, "-m", "ems_core", "edit", "--model", "tiny-random-sd3", "--image",
+                           str(scene_file), "--prompt", "a red circle", "--edit", "red->blue=1", "--steps", "3",
+                           "--out", str(out), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["out"] == str(out)
+    missing = subprocess.run([sys.executable, "-m", "ems_core", "edit", "--image", "nope.png", "--edit", "a->b=1",
+                              "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert missing.returncode != 0 and missing.stderr.strip().splitlines() == ["error: image not found: nope.png"]

@@ -1,0 +1,27 @@
+"""End-to-end edits on the tiny random SD3 and Flux presets (real diffusers classes, no weights)."""
+
+import numpy as np
+import pytest
+
+from ems_core import EditConfig, EditSession, load_backend
+
+CONFIG = EditConfig(steps=6, start_time=0.7, inversion_fixed_point=1, refine_iters=2)
+
+
+@pytest.fixture(scope="module", params=["tiny-random-sd3", "tiny-random-flux"])
+def backend(request):
+    return load_backend(request.param)
+
+
+def test_edit_runs_and_caches(backend, scene_image):
+    session = EditSession(backend, scene_image, prompt="a red circle on a white background", config=CONFIG)
+    assert session.image.size == (backend.info.image_size,) * 2
+    session.set_attribute("colour", "red", "blue")
+    session.set_attribute("background", "white background", "black background")
+    first = session.render({"colour": 0.5, "background": 0.25})
+    second = session.render({"colour": 1.0, "background": -0.5})
+    assert first.image.size == second.image.size == session.image.size
+    assert second.cache_hit and session.inversions_computed == 1 and second.nfe == session.edit_nfe()
+    zero = session.render({"colour": 0.0, "background": 0.0})
+    assert np.array_equal(np.asarray(zero.image), np.asarray(session.reconstruct().image))
+    assert not np.array_equal(np.asarray(second.image), np.asarray(zero.image))
