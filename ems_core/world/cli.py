@@ -25,8 +25,8 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train (or resume) a phase of the bundled model")
     t.add_argument("phase", choices=["autoencoder", "transformer", "all"])
     t.add_argument("--run-dir", default="runs/world")
-    t.add_argument("--steps", type=int, help="autoencoder default 3000, transformer default 12000")
-    t.add_argument("--ae-steps", type=int, default=3000)
+    t.add_argument("--steps", type=int, help="autoencoder default 4000, transformer default 11000")
+    t.add_argument("--ae-steps", type=int, default=4000)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--tiny", action="store_true", help="tiny transformer config (smoke tests)")
@@ -69,7 +69,7 @@ def run_world(args: argparse.Namespace) -> int:
             steps = args.steps if (args.steps and args.phase == "autoencoder") else args.ae_steps
             train_autoencoder(run_dir, TrainConfig(steps=steps, seed=args.seed, threads=args.threads), log=log)
         if args.phase in ("transformer", "all"):
-            config = TrainConfig(steps=args.steps or 12000, seed=args.seed, threads=args.threads)
+            config = TrainConfig(steps=args.steps or 11000, seed=args.seed, threads=args.threads)
             train_transformer(run_dir, config, model_config, log=log)
         return 0
     if args.world_command == "export":

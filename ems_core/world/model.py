@@ -79,7 +79,7 @@ class WorldAutoencoder(ModelMixin, ConfigMixin):
     """
 
     @register_to_config
-    def __init__(self, latent_channels: int = 8, hidden: int = 128, factor: int = 4,
+    def __init__(self, latent_channels: int = 8, hidden: int = 192, factor: int = 4,
                  latent_shift: tuple[float, ...] | None = None, latent_scale: tuple[float, ...] | None = None):
         super().__init__()
         pixels = 3 * factor * factor

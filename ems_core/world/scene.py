@@ -39,7 +39,7 @@ BACKGROUNDS: dict[str, tuple[int, int, int]] = {
     "brown": (110, 70, 35),
 }
 # size = sqrt(object area) / image side; position = object centroid / image side.
-SIZE_BANDS = {"small": (0.14, 0.18), "medium": (0.21, 0.25), "large": (0.28, 0.32)}
+SIZE_BANDS = {"small": (0.16, 0.20), "medium": (0.235, 0.275), "large": (0.31, 0.34)}
 X_BANDS = {"left": (0.30, 0.35), "center": (0.475, 0.525), "right": (0.65, 0.70)}
 Y_BANDS = {"top": (0.30, 0.35), "middle": (0.475, 0.525), "bottom": (0.65, 0.70)}
 
@@ -70,7 +70,7 @@ class Scene:
     shape: str = "circle"
     colour: str = "red"
     background: str = "white"
-    size: float = 0.23
+    size: float = 0.255
     x: float = 0.5
     y: float = 0.5
 

@@ -43,7 +43,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     ema_decay: float = 0.999
     empty_caption_prob: float = 0.1  # classifier-free guidance dropout
-    latent_noise: float = 0.02  # autoencoder: noise on the latent during training
+    latent_noise: float = 0.01  # autoencoder: noise on the latent during training
     checkpoint_every: int = 250
     log_every: int = 50
     seed: int = 0

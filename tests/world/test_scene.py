@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ems_core.world.scene import (
-    BACKGROUNDS, COLOURS, IMAGE_SIZE, SHAPES, SIZE_BANDS, X_BANDS, Y_BANDS, Scene, caption_of, parse_caption,
+    BACKGROUNDS, COLOURS, IMAGE_SIZE, SHAPES, SIZE_BANDS, SIZE_THRESHOLDS, X_BANDS, Y_BANDS, Scene, caption_of,
+    parse_caption,
     random_scene, render, scene_from_caption, to_tensor, word_for,
 )
 
@@ -62,10 +63,12 @@ def test_random_scene_is_seeded():
 
 
 def test_word_for_splits_at_band_midpoints():
-    assert word_for(0.1949, SIZE_BANDS) == "small"
-    assert word_for(0.1951, SIZE_BANDS) == "medium"
-    assert word_for(0.2649, SIZE_BANDS) == "medium"
-    assert word_for(0.2651, SIZE_BANDS) == "large"
+    low, high = SIZE_THRESHOLDS
+    assert low == (SIZE_BANDS["small"][1] + SIZE_BANDS["medium"][0]) / 2
+    assert word_for(low - 1e-4, SIZE_BANDS) == "small"
+    assert word_for(low + 1e-4, SIZE_BANDS) == "medium"
+    assert word_for(high - 1e-4, SIZE_BANDS) == "medium"
+    assert word_for(high + 1e-4, SIZE_BANDS) == "large"
     assert [word_for(v, X_BANDS) for v in (0.0, 0.5, 1.0)] == ["left", "center", "right"]
     assert [word_for(v, Y_BANDS) for v in (0.4, 0.45, 0.6)] == ["top", "middle", "bottom"]
 
@@ -92,7 +95,7 @@ def test_parse_caption_is_order_free_and_case_insensitive():
 def test_scene_from_caption_uses_band_centres():
     scene = scene_from_caption("a medium cyan triangle at the middle right on a black background")
     assert (scene.shape, scene.colour, scene.background) == ("triangle", "cyan", "black")
-    assert scene.size == pytest.approx(0.23) and scene.x == pytest.approx(0.675) and scene.y == pytest.approx(0.5)
+    assert scene.size == pytest.approx(sum(SIZE_BANDS["medium"]) / 2) and scene.x == pytest.approx(0.675) and scene.y == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("changes", [
