@@ -194,7 +194,7 @@ class EditSession:
         """The config with the backend's defaults filled in: ``(config, steps, guidance)``."""
         config = config or self.config
         steps = config.steps or self.backend.info.default_steps
-        guidance = self.backend.info.default_guidance if config.guidance is None else config.guidance
+        guidance = self.backend.info.default_edit_guidance if config.guidance is None else config.guidance
         return config, steps, guidance
 
     @torch.no_grad()

@@ -67,8 +67,13 @@ class BackendInfo:
     family: str  # "world", "sd3", "flux"
     image_size: int  # default square resolution in pixels
     default_steps: int
-    default_guidance: float
+    default_guidance: float  # for text-to-image
     notes: str = ""
+    edit_guidance: float | None = None  # guidance for edits (inversion and re-sampling); None: default_guidance
+
+    @property
+    def default_edit_guidance(self) -> float:
+        return self.default_guidance if self.edit_guidance is None else self.edit_guidance
     extras: dict = field(default_factory=dict)
 
 

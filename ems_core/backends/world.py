@@ -29,8 +29,9 @@ class WorldBackend(Backend):
         self.autoencoder = _placed(autoencoder, device, dtype)
         self.tokenizer = tokenizer
         self.sampling_shift = sampling_shift
+        # Guidance 4 for generation (model card); 2 for edits, chosen by benchmarks/edit_grid.py.
         self.info = BackendInfo(name=name, family="world", image_size=64, default_steps=20, default_guidance=4.0,
-                                notes="bundled shapes-world MMDiT")
+                                edit_guidance=2.0, notes="bundled shapes-world MMDiT")
 
     def encode_prompt(self, prompts: list[str]) -> PromptEmbedding:
         ids = self.tokenizer(prompts).to(self.device)  # (B, L)

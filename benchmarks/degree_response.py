@@ -1,0 +1,79 @@
+"""How an edit responds to its degree, per attribute, on the bundled model (measured by the oracle).
+
+For each attribute, random scenes get an edit to another value; each is rendered at degrees
+0, 1/8, ..., 1 as one batch (the cached session). Printed per attribute and degree: the share of images
+whose edited attribute reads as the target word, the share keeping every other attribute, and for
+continuous attributes (size, x, y) the mean measured value and how linear it is in the degree (R^2).
+
+    python benchmarks/degree_response.py --cases 12 --out benchmarks/results/degree_response.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from ems_core import EditConfig, EditSession, load_backend
+from ems_core.world.oracle import ATTRIBUTES, measure
+from ems_core.world.scene import SIZE_BANDS, X_BANDS, Y_BANDS, caption_of, random_scene, render
+
+from edit_grid import CHOICES  # noqa: E402  (benchmarks/ is run as a folder of scripts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="world")
+    parser.add_argument("--cases", type=int, default=12, help="edits per attribute")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    backend = load_backend(args.model)
+    degrees = [i / 8 for i in range(9)]
+    rng = random.Random(args.seed)
+    report = {}
+    for attribute in ATTRIBUTES:
+        target_hits = np.zeros(len(degrees))
+        kept = np.zeros(len(degrees))
+        values = np.zeros(len(degrees))
+        for _ in range(args.cases):
+            scene = random_scene(rng)
+            source_word = scene.words[attribute]
+            target_word = rng.choice([w for w in CHOICES[attribute] if w != source_word])
+            source, target = source_word, target_word
+            if attribute == "background":
+                source, target = f"{source_word} background", f"{target_word} background"
+            session = EditSession(backend, render(scene), prompt=caption_of(scene), config=EditConfig())
+            session.set_attribute(attribute, source, target)
+            results = session.render_batch([{attribute: d} for d in degrees])
+            for i, result in enumerate(results):
+                m = measure(result.image)
+                target_hits[i] += m.words[attribute] == target_word
+                kept[i] += all(m.words[a] == scene.words[a] for a in ATTRIBUTES if a != attribute)
+                if attribute in ("size", "x", "y"):
+                    # signed progress from the source value toward the target band (0 = source, 1 = target)
+                    start = {"size": scene.size, "x": scene.x, "y": scene.y}[attribute]
+                    bands = {"size": SIZE_BANDS, "x": X_BANDS, "y": Y_BANDS}[attribute]
+                    centre = sum(bands[target_word]) / 2
+                    values[i] += (getattr(m, attribute) - start) / (centre - start) if m.found else np.nan
+        row = {"degrees": degrees, "target_share": (target_hits / args.cases).round(3).tolist(),
+               "others_kept_share": (kept / args.cases).round(3).tolist()}
+        if attribute in ("size", "x", "y"):
+            progress = values / args.cases  # NaN where an image had no object the oracle could find
+            fit = np.polyfit(degrees, progress, 1)
+            residual = progress - np.polyval(fit, degrees)
+            r2 = 1 - residual.var() / max(progress.var(), 1e-12)
+            row.update({"mean_progress": progress.round(3).tolist(), "linear_r2": round(float(r2), 3)})
+        report[attribute] = row
+        print(json.dumps({attribute: row}), flush=True)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({"cases": args.cases, "seed": args.seed, "config": EditConfig().to_dict(),
+                                              "attributes": report}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
