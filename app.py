@@ -1,0 +1,56 @@
+"""EMS Studio: ``python app.py`` serves the editor on the bundled model (no download).
+
+Examples::
+
+    python app.py                                        # bundled shapes-world model, CPU
+    python app.py --model stabilityai/stable-diffusion-3.5-medium --device cuda
+    python app.py --model tiny-random-world --port 7861  # random weights, for development
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ems_core import DEFAULT_MODEL, PRESETS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="EMS Studio: edit one attribute of an image by a chosen degree")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"a preset ({', '.join(PRESETS)}), an SD3/Flux diffusers hub id or a local folder")
+    parser.add_argument("--device", default="auto", help='torch device: "cpu", "cuda", "cuda:1"... '
+                                                         '(default: cuda when available, else cpu)')
+    parser.add_argument("--dtype", choices=["float32", "bfloat16", "float16"],
+                        help="weights dtype (default: float32 on CPU, bfloat16 on GPU for diffusers models)")
+    parser.add_argument("--cpu-offload", action="store_true",
+                        help="move diffusers components to the GPU only while they run")
+    parser.add_argument("--captioner", help="a transformers image-to-text model id for the source prompt "
+                                            "(default: the bundled model's own captioner; none for SD3/Flux)")
+    parser.add_argument("--host", help="address to listen on, e.g. 0.0.0.0 for every interface "
+                                       "(default: $GRADIO_SERVER_NAME or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import torch
+
+    from ui import CSS, Studio, create_demo  # gradio and the model load here, not at import
+
+    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        studio = Studio.load(args.model, device=device, dtype=args.dtype, cpu_offload=args.cpu_offload,
+                             captioner_model=args.captioner)
+    except (FileNotFoundError, ValueError, OSError) as error:
+        print(f"error: cannot load model {args.model!r}: {error}", file=sys.stderr)
+        return 2
+    demo = create_demo(studio)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS, show_error=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""Handler-level tests of the app on the tiny random bundled architecture (no weights, no browser)."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import sys
+import types
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from ems_core import EditConfig, EditSession
+from ems_core.images import psnr
+from ems_core.recipe import read_recipe
+from ui import MAX_ROWS, Studio, create_demo
+from ui.layout import COMPUTE
+from ui.studio import CUSTOM, SweepRequest
+from ui.workspace import EditRequest, Row
+
+CAPTION = "a large red circle at the middle center on a white background"
+
+
+@pytest.fixture(scope="module")
+def studio(tiny_world) -> Studio:
+    from ems_core import default_captioner
+
+    return Studio(tiny_world, "tiny-random-world", default_captioner(tiny_world))
+
+
+FAST = dict(steps=6, refine_iters=1)  # short schedules keep these tests quick; the browser test runs the defaults
+
+
+def request_for(studio: Studio, prompt: str, degree: float, target: str = "blue", source: str = "red",
+                **config) -> EditRequest:
+    return EditRequest(prompt, (Row("colour", source, target, degree),),
+                       studio.default_config().with_(**(FAST | config)))
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"))
+
+
+def test_load_gives_captioner_and_explicit_defaults():
+    studio = Studio.load("tiny-random-world")
+    assert studio.captioner is not None
+    config = studio.default_config()
+    assert (config.steps, config.guidance) == (20, 4.0)  # the backend's defaults, shown in the form
+    assert config.start_time == EditConfig().start_time and config.refine_iters == EditConfig().refine_iters
+
+
+def test_upload_caption_set_attribute_render(studio, red_circle):
+    opened = studio.open_image(red_circle)
+    assert opened.prompt == CAPTION  # the world captioner reads the scene off the pixels
+    row = opened.rows[0]
+    assert (row.name, row.source) == ("colour", "red") and "blue" in row.choices
+    assert opened.workspace.full is None  # nothing is computed before the first move
+
+    request = request_for(studio, opened.prompt, 0.75)
+    first = studio.render(opened.workspace, request)
+    before, after = first.comparison
+    assert pixels(before).tobytes() == pixels(red_circle).tobytes()
+    assert pixels(after).tobytes() != pixels(red_circle).tobytes()
+    assert "first move" in first.stats and "miss" in first.stats
+
+    # the Python API with the same settings gives the same pixels
+    session = EditSession(studio.backend, red_circle, prompt=CAPTION)
+    session.set_attribute("colour", "red", "blue")
+    expected = session.render({"colour": 0.75}, request.config).image
+    assert np.array_equal(pixels(after), pixels(expected))
+
+    second = studio.render(first.workspace, request_for(studio, opened.prompt, 0.5))
+    moves = second.workspace
+    assert moves.first_move.cache_hit is False and moves.first_move.prepare_nfe > 0
+    assert moves.latest_move.cache_hit is True and moves.latest_move.prepare_nfe == 0
+    assert moves.latest_move.total_ms < moves.first_move.total_ms
+    assert "cache hit" in second.stats
+
+
+def test_preview_keeps_its_own_cache(studio, red_circle):
+    workspace = studio.open_image(red_circle).workspace
+    studio.render(workspace, request_for(studio, CAPTION, 0.5))
+    dragged = request_for(studio, CAPTION, 0.6)
+    preview = studio.preview(workspace, dragged)
+    assert preview.downloads is None
+    assert workspace.latest_preview.nfe == workspace.preview.edit_nfe(dragged.preview_config())
+    assert dragged.preview_config().steps == 10 and dragged.preview_config().seed == dragged.config.seed
+    studio.render(workspace, request_for(studio, CAPTION, 0.7))
+    assert workspace.latest_move.cache_hit  # the preview did not evict the full-quality inversion
+    off = EditRequest(CAPTION, (Row("colour", "red", "blue", 0.8),), studio.default_config(), live_preview=False)
+    assert studio.preview(workspace, off) is None
+    assert studio.preview(workspace, request_for(studio, CAPTION, 0.8, source="green")) is None  # silent
+    # a preview that reaches the queue after the release of the same move must not cover the full result
+    assert studio.preview(workspace, request_for(studio, CAPTION, 0.7)) is None
+
+
+def test_prompt_and_row_changes_resync_the_session(studio, red_circle):
+    workspace = studio.open_image(red_circle).workspace
+    studio.render(workspace, request_for(studio, CAPTION, 0.5))
+    new_prompt = CAPTION.replace("red", "crimson")
+    studio.render(workspace, request_for(studio, new_prompt, 0.5, source="crimson"))
+    assert workspace.full.source_prompt == new_prompt
+    assert workspace.full.attributes["colour"].source == "crimson"
+    two_rows = EditRequest(CAPTION, (Row("colour", "red", "blue", 0.5), Row("size", "large", "small", 0.3)),
+                           studio.default_config().with_(**FAST))
+    studio.render(workspace, two_rows)
+    assert set(workspace.full.attributes) == {"colour", "size"}
+    studio.render(workspace, request_for(studio, CAPTION, 0.5))
+    assert set(workspace.full.attributes) == {"colour"}
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(source="green"), "not in the prompt"),
+    (dict(target=""), "choose or type a target"),
+    (dict(degree=5.0), "allowed range"),
+    (dict(prompt=" "), "prompt is empty"),
+])
+def test_errors_become_gr_error_and_session_stays_usable(studio, red_circle, bad, message):
+    workspace = studio.open_image(red_circle).workspace
+    studio.render(workspace, request_for(studio, CAPTION, 0.5))
+    values = dict(prompt=CAPTION, degree=0.5, target="blue", source="red") | bad
+    prompt = values.pop("prompt")
+    with pytest.raises(gr.Error, match=message):
+        studio.render(workspace, request_for(studio, prompt, **values))
+    again = studio.render(workspace, request_for(studio, CAPTION, 0.25))
+    assert again.workspace.latest_move.cache_hit  # the cached inversion survived the error
+
+
+def test_errors_without_an_image(studio):
+    with pytest.raises(gr.Error, match="upload an image"):
+        studio.render(None, request_for(studio, CAPTION, 0.5))
+    with pytest.raises(gr.Error, match="upload an image"):
+        studio.reconstruct(None, request_for(studio, CAPTION, 0.0))
+    assert studio.preview(None, request_for(studio, CAPTION, 0.5)) is None
+    assert studio.open_image(None).workspace is None
+
+
+def test_two_users_never_share_state(studio, red_circle, blue_square):
+    a = studio.open_image(red_circle)
+    b = studio.open_image(blue_square)
+    assert b.prompt == "a medium blue square at the top left on a white background"
+    result_a = studio.render(a.workspace, request_for(studio, a.prompt, 0.75))
+    result_b = studio.render(b.workspace, request_for(studio, b.prompt, 0.75, source="blue", target="red"))
+    assert pixels(result_a.comparison[0]).tobytes() == pixels(red_circle).tobytes()
+    assert pixels(result_b.comparison[0]).tobytes() == pixels(blue_square).tobytes()
+    assert a.workspace.full is not b.workspace.full
+    assert a.workspace.full.attributes["colour"].target == "blue"
+    assert b.workspace.full.attributes["colour"].target == "red"
+    # gr.State deep-copies initial values: a copy keeps the shared backend but owns its caches
+    clone = copy.deepcopy(a.workspace)
+    assert clone.backend is studio.backend and clone.full.backend is studio.backend
+    assert clone.full is not a.workspace.full
+    clone.full.set_attribute("colour", "red", "green")
+    assert a.workspace.full.attributes["colour"].target == "blue"
+
+
+def test_rows_add_and_remove(studio, red_circle):
+    workspace = studio.open_image(red_circle).workspace
+    rows = (Row("colour", "red", "blue", 0.5),)
+    views = studio.add_row(workspace, rows, "size")
+    assert [v.name for v in views] == ["colour", "size"] and views[1].source == "large"
+    assert "small" in views[1].choices and views[0].degree == 0.5
+    assert "size" not in Studio.add_choices(workspace.presets, views)
+    views = studio.add_row(workspace, tuple(v.row for v in views), CUSTOM)
+    assert views[-1].name == "attribute 3" and views[-1].source == ""
+    assert [v.name for v in studio.remove_row(workspace, tuple(v.row for v in views), 0)] == ["size", "attribute 3"]
+    full = tuple(Row(f"a{i}", "red", "blue") for i in range(MAX_ROWS))
+    with pytest.raises(gr.Error, match="at most"):
+        studio.add_row(workspace, full, CUSTOM)
+
+
+def test_sweep_strip_and_animation(studio, red_circle):
+    workspace = studio.open_image(red_circle).workspace
+    swept = studio.sweep(workspace, request_for(studio, CAPTION, 0.5, refine_iters=0),
+                         SweepRequest("colour", 0.0, 1.0, 3))
+    assert swept.strip.size == (3 * 64 + 2 * 2, 64)
+    with Image.open(swept.animation) as gif:
+        assert gif.n_frames == 4  # forth and back: 0, 0.5, 1, 0.5
+    with pytest.raises(gr.Error, match="no attribute row called 'size'"):
+        studio.sweep(workspace, request_for(studio, CAPTION, 0.5), SweepRequest("size"))
+    with pytest.raises(gr.Error, match="2 to 16 frames"):
+        studio.sweep(workspace, request_for(studio, CAPTION, 0.5), SweepRequest("colour", frames=1))
+
+
+def test_reconstruction_reports_psnr(studio, red_circle):
+    workspace = studio.open_image(red_circle).workspace
+    recon = studio.reconstruct(workspace, request_for(studio, CAPTION, 0.5))
+    source, rebuilt = recon.comparison
+    assert f"{psnr(rebuilt, source):.2f} dB" in recon.report
+
+
+def test_result_png_restores_the_edit(studio, red_circle):
+    opened = studio.open_image(red_circle)
+    request = request_for(studio, CAPTION, 0.75, seed=3, refine_iters=1)
+    rendered = studio.render(opened.workspace, request)
+    png, json_path = rendered.downloads
+    recipe = read_recipe(png)
+    assert recipe == read_recipe(json_path) == opened.workspace.recipe()
+    assert recipe.degrees == {"colour": 0.75} and recipe.seed == 3 and recipe.config == request.config
+    with Image.open(png) as image:
+        assert np.array_equal(pixels(image), pixels(rendered.comparison[1]))
+
+    for path in (png, json_path):  # a fresh user loads the file: everything comes back, same pixels
+        restored = studio.load_recipe(None, path)
+        assert restored.opened.prompt == CAPTION and restored.config == request.config
+        assert [(v.name, v.source, v.target, v.degree) for v in restored.opened.rows] == [
+            ("colour", "red", "blue", 0.75)]
+        assert np.array_equal(pixels(restored.rendered.comparison[1]), pixels(rendered.comparison[1]))
+
+
+def test_recipe_errors_are_clear(studio, red_circle, tmp_path):
+    plain = tmp_path / "plain.png"
+    red_circle.save(plain)
+    with pytest.raises(gr.Error, match="carries no EMS Studio recipe"):
+        studio.load_recipe(None, str(plain))
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json")
+    with pytest.raises(gr.Error, match="not valid JSON"):
+        studio.load_recipe(None, str(junk))
+
+
+def test_demo_wires_compute_events_to_one_queue(studio):
+    demo = create_demo(studio)
+    assert demo._queue is not None
+    compute = [fn for fn in demo.fns.values() if fn.concurrency_id == COMPUTE]
+    names = {fn.name for fn in compute}
+    assert {"on_render", "on_preview", "on_sweep", "on_reconstruct", "on_recipe", "on_open"} <= names
+    assert all(fn.concurrency_limit == 1 for fn in compute)
+    states = [b for b in demo.blocks.values() if isinstance(b, gr.State)]
+    assert states and all(s.time_to_live <= 3600 for s in states)
+
+
+def test_gpu_decorator_is_a_no_op_without_spaces(monkeypatch):
+    import ui.zerogpu
+
+    def f(x):
+        return x + 1
+
+    monkeypatch.setitem(sys.modules, "spaces", None)  # make `import spaces` fail
+    module = importlib.reload(ui.zerogpu)
+    assert module.gpu(f) is f and module.gpu(duration=5)(f) is f
+
+    calls = []
+    fake = types.ModuleType("spaces")
+    fake.GPU = lambda duration=60: (lambda fn: calls.append(duration) or fn)
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    module = importlib.reload(ui.zerogpu)
+    module.gpu(f)
+    module.gpu(duration=120)(f)
+    assert calls == [60, 120]
+    monkeypatch.delitem(sys.modules, "spaces")
+    importlib.reload(ui.zerogpu)

@@ -1,0 +1,93 @@
+"""``ems_core.recipe``: JSON and PNG round trips, and clear errors (library code, no gradio)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ems_core import EditConfig, EditSession
+from ems_core.recipe import Recipe, RecipeAttribute, read_recipe, save_png_with_recipe
+
+PROMPT = "a large red circle at the middle center on a white background"
+
+
+@pytest.fixture()
+def recipe(red_circle) -> Recipe:
+    attributes = (RecipeAttribute("colour", "red", "blue", 0.75), RecipeAttribute("size", "large", "small", -0.5))
+    return Recipe("world", PROMPT, attributes, EditConfig(steps=12, seed=7, refine_iters=1)).with_source_image(
+        red_circle)
+
+
+def test_json_round_trip(recipe):
+    again = Recipe.from_json(recipe.to_json())
+    assert again == recipe and again.degrees == {"colour": 0.75, "size": -0.5} and again.seed == 7
+    assert json.loads(recipe.to_json())["config"] == recipe.config.to_dict()
+
+
+def test_png_round_trip_keeps_pixels_and_source(recipe, red_circle, tmp_path):
+    image = Image.new("RGB", (64, 64), (10, 200, 30))
+    path = save_png_with_recipe(image, recipe, tmp_path / "edit.png")
+    assert read_recipe(path) == recipe
+    with Image.open(path) as opened:
+        assert read_recipe(opened) == recipe
+        assert np.array_equal(np.asarray(opened.convert("RGB")), np.asarray(image))
+    assert np.array_equal(np.asarray(recipe.source_pil()), np.asarray(red_circle))
+    (tmp_path / "edit.json").write_text(recipe.to_json())
+    assert read_recipe(tmp_path / "edit.json") == recipe
+
+
+def test_recipe_without_source_image(recipe, red_circle, tiny_world):
+    bare = recipe.with_source_image(None)
+    assert bare.source_pil() is None and Recipe.from_json(bare.to_json()) == bare
+    with pytest.raises(ValueError, match="does not carry its source image"):
+        bare.session(tiny_world)
+    assert bare.session(tiny_world, red_circle).attributes["colour"].target == "blue"
+
+
+def test_session_reproduces_the_render(tiny_world, red_circle):
+    config = EditConfig(steps=8, refine_iters=1, seed=1)
+    session = EditSession(tiny_world, red_circle, prompt=PROMPT)
+    session.set_attribute("colour", "red", "blue")
+    image = session.render({"colour": 0.6}, config).image
+    recipe = Recipe.from_session(session, {"colour": 0.6}, "tiny-random-world", config)
+    again = Recipe.from_json(recipe.to_json())
+    redo = again.session(tiny_world).render(again.degrees, again.config).image
+    assert np.array_equal(np.asarray(redo), np.asarray(image))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.pop("source_prompt"), "missing: source_prompt"),
+    (lambda d: d.update(format="other"), "not an EMS Studio recipe"),
+    (lambda d: d.update(version=99), "unsupported recipe version"),
+    (lambda d: d["config"].update(warp=1), "unknown config fields in recipe: warp"),
+    (lambda d: d["config"].update(steps=0), "steps must be in"),
+    (lambda d: d["attributes"][0].update(degree=9), "allowed range"),
+    (lambda d: d["attributes"][0].update(degree="high"), "degree must be a number"),
+    (lambda d: d["attributes"][0].update(colour="x"), "invalid recipe attribute"),
+    (lambda d: d["attributes"].append(dict(d["attributes"][0])), "duplicate attribute names: colour"),
+    (lambda d: d.update(source_image="@@@"), "not a valid base64 PNG"),
+])
+def test_invalid_recipes_raise_clear_value_errors(recipe, change, message):
+    data = recipe.to_dict()
+    change(data)
+    with pytest.raises(ValueError, match=message):
+        Recipe.from_dict(data)
+
+
+def test_read_recipe_errors(tmp_path, red_circle):
+    with pytest.raises(FileNotFoundError):
+        read_recipe(tmp_path / "missing.png")
+    red_circle.save(tmp_path / "plain.png")
+    with pytest.raises(ValueError, match="carries no EMS Studio recipe"):
+        read_recipe(tmp_path / "plain.png")
+    with pytest.raises(ValueError, match="carries no EMS Studio recipe"):
+        read_recipe(red_circle)
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ValueError, match="neither a PNG"):
+        read_recipe(tmp_path / "notes.txt")
+    (tmp_path / "bad.json").write_text("{\"format\": ")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_recipe(tmp_path / "bad.json")

@@ -1,0 +1,8 @@
+"""EMS Studio's Gradio app: ``create_demo(Studio.load(...))``. The model loads in ``Studio.load``, never at import."""
+
+from .zerogpu import gpu
+from .layout import CSS, create_demo
+from .studio import MAX_ROWS, Studio
+from .workspace import EditRequest, Row, Workspace
+
+__all__ = ["CSS", "EditRequest", "MAX_ROWS", "Row", "Studio", "Workspace", "create_demo", "gpu"]

@@ -1,0 +1,309 @@
+"""The app's handlers: validate, call ``ems_core``, convert. One :class:`Studio` per process owns the model.
+
+Handlers take the per-user :class:`~ui.workspace.Workspace` and an :class:`~ui.workspace.EditRequest`
+(what the form holds) and return small named tuples whose fields are, in order, the outputs the
+layout wires them to. They never keep per-user data on the studio.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import gradio as gr
+from PIL import Image
+
+from ems_core import Backend, EditConfig, default_captioner, load_backend
+from ems_core.images import horizontal_strip
+from ems_core.recipe import read_recipe, save_png_with_recipe
+from ems_core.session import Captioner
+
+from .errors import user_errors
+from .workspace import EditRequest, Move, Row, Workspace
+from .zerogpu import gpu
+
+MAX_ROWS = 4  # attribute rows the form can show
+CUSTOM = "custom"  # the "add attribute" choice for a row without a preset
+FIRST_PRESET = "colour"  # the row a new image starts with, when the captioner offers it
+SCRATCH_MAX_AGE_S = 3600  # downloads older than this are deleted from the scratch folder
+
+
+@dataclass(frozen=True)
+class RowView:
+    """One attribute row as the form shows it (the target chosen among ``choices`` or typed)."""
+
+    name: str
+    source: str = ""
+    target: str = ""
+    degree: float = 0.0
+    choices: tuple[str, ...] = ()
+
+    @property
+    def row(self) -> Row:
+        return Row(self.name, self.source, self.target, self.degree)
+
+
+class Opened(NamedTuple):
+    workspace: Workspace | None
+    prompt: str
+    rows: list[RowView]
+    comparison: tuple[Image.Image, Image.Image] | None
+    stats: str
+
+
+class Rendered(NamedTuple):
+    workspace: Workspace
+    comparison: tuple[Image.Image, Image.Image]
+    stats: str
+    downloads: list[str] | None  # None for previews: the downloads stay those of the last full render
+
+
+class Swept(NamedTuple):
+    strip: Image.Image
+    animation: str  # path of the animated GIF
+
+
+class Reconstructed(NamedTuple):
+    comparison: tuple[Image.Image, Image.Image]
+    report: str
+
+
+class Restored(NamedTuple):
+    opened: Opened
+    config: EditConfig
+    rendered: Rendered
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    name: str
+    start: float = 0.0
+    stop: float = 1.0
+    frames: int = 5
+
+    def degrees(self) -> list[float]:
+        if not 2 <= self.frames <= 16:
+            raise ValueError(f"a sweep has 2 to 16 frames, got {self.frames}")
+        step = (self.stop - self.start) / (self.frames - 1)
+        return [round(self.start + i * step, 4) for i in range(self.frames)]
+
+
+class Studio:
+    """The model, its captioner and the handlers; shared by every user of the process, read-only."""
+
+    def __init__(self, backend: Backend, model: str, captioner: Captioner | None = None):
+        self.backend, self.model, self.captioner = backend, model, captioner
+        self.scratch = Path(tempfile.mkdtemp(prefix="ems-studio-"))
+
+    @classmethod
+    def load(cls, model: str = "world", device: str = "cpu", dtype: str | None = None, cpu_offload: bool = False,
+             captioner_model: str | None = None) -> "Studio":
+        """Load the model once for the process (the bundled ``world`` needs no download)."""
+        backend = load_backend(model, device=device, dtype=dtype, cpu_offload=cpu_offload)
+        return cls(backend, model, default_captioner(backend, captioner_model))
+
+    # ----- defaults and presets ---------------------------------------------------------------
+    def default_config(self) -> EditConfig:
+        """EditConfig defaults with the model's steps and guidance made explicit (shown in the form)."""
+        info = self.backend.info
+        return EditConfig(steps=info.default_steps, guidance=info.default_edit_guidance)
+
+    def presets_for(self, caption: str) -> list[dict]:
+        """Attribute presets (name, source, choices) for the bundled model's captions; none otherwise."""
+        if self.backend.info.family != "world" or not caption:
+            return []
+        from ems_core.world.captioner import attribute_presets
+
+        try:
+            return [dict(p, choices=tuple(p["choices"])) for p in attribute_presets(caption)]
+        except ValueError:  # a prompt the world's caption grammar does not parse: no presets
+            return []
+
+    # ----- rows -------------------------------------------------------------------------------
+    @staticmethod
+    def row_for(presets: list[dict], name: str, taken: int = 0) -> RowView:
+        """A new row: from the preset called ``name``, or an empty custom row."""
+        for preset in presets:
+            if preset["name"] == name:
+                choices = tuple(preset["choices"])
+                return RowView(preset["name"], preset["source"], choices[0] if choices else "", 0.0, choices)
+        return RowView(f"attribute {taken + 1}")
+
+    @staticmethod
+    def choices_for(presets: list[dict], row: Row) -> tuple[str, ...]:
+        choices = next((tuple(p["choices"]) for p in presets if p["name"] == row.name), ())
+        return choices if (not row.target or row.target in choices) else (*choices, row.target)
+
+    def add_row(self, workspace: Workspace | None, rows: tuple[Row, ...], choice: str) -> list[RowView]:
+        presets = workspace.presets if workspace else []
+        views = self.views(presets, rows)
+        if len(views) >= MAX_ROWS:
+            raise gr.Error(f"at most {MAX_ROWS} attributes at once: remove one first")
+        return [*views, self.row_for(presets, choice, len(views))]
+
+    def remove_row(self, workspace: Workspace | None, rows: tuple[Row, ...], index: int) -> list[RowView]:
+        views = self.views(workspace.presets if workspace else [], rows)
+        return views[:index] + views[index + 1:]
+
+    def views(self, presets: list[dict], rows: tuple[Row, ...]) -> list[RowView]:
+        return [RowView(r.name, r.source, r.target, r.degree, self.choices_for(presets, r)) for r in rows]
+
+    @staticmethod
+    def add_choices(presets: list[dict], rows: list[RowView]) -> list[str]:
+        """What the "add attribute" menu offers: the presets not in a row yet, then a custom row."""
+        used = {row.name for row in rows}
+        return [p["name"] for p in presets if p["name"] not in used] + [CUSTOM]
+
+    # ----- handlers ---------------------------------------------------------------------------
+    @user_errors
+    def open_image(self, image: Image.Image | None) -> Opened:
+        """A new image: caption it, offer presets, start a fresh workspace (nothing computed yet)."""
+        if image is None:
+            return Opened(None, "", [], None, "")
+        workspace = Workspace.open(self.backend, self.model, image)
+        caption = ""
+        if self.captioner is not None:
+            try:
+                caption = self.captioner.caption(workspace.image)
+            except ValueError as error:  # the image still opens: the user types the prompt
+                gr.Warning(f"could not caption the image ({error}): describe it in the source prompt")
+        workspace.presets = self.presets_for(caption)
+        names = [p["name"] for p in workspace.presets]
+        first = FIRST_PRESET if FIRST_PRESET in names else (names[0] if names else CUSTOM)
+        rows = [self.row_for(workspace.presets, first)]
+        note = "" if caption else "_No caption: describe the image in the source prompt._"
+        return Opened(workspace, caption, rows, (workspace.image, workspace.image), note)
+
+    @gpu
+    @user_errors
+    def render(self, workspace: Workspace | None, request: EditRequest,
+               progress: Callable[[float, str], None] | None = None) -> Rendered:
+        """Full-quality render (slider release, the Render button)."""
+        return self._render(self._require(workspace), request, progress)
+
+    def _render(self, workspace: Workspace, request: EditRequest,
+                progress: Callable[[float, str], None] | None) -> Rendered:
+        result = workspace.render(request, progress)
+        return Rendered(workspace, (workspace.image, result.image), self.stats(workspace), self.downloads(workspace))
+
+    @gpu
+    @user_errors
+    def preview(self, workspace: Workspace | None, request: EditRequest) -> Rendered | None:
+        """Fast render while a slider is dragged; ``None`` (show nothing) when off or not ready."""
+        if workspace is None or not request.live_preview:
+            return None
+        try:
+            result = workspace.render_preview(request)
+        except (ValueError, KeyError):  # half-typed rows while dragging: the release reports it
+            return None
+        if result is None:  # stale: never cover the full-quality image of the same degrees
+            return None
+        return Rendered(workspace, (workspace.image, result.image), self.stats(workspace), None)
+
+    @gpu(duration=120)
+    @user_errors
+    def sweep(self, workspace: Workspace | None, request: EditRequest, sweep: SweepRequest,
+              progress: Callable[[float, str], None] | None = None) -> Swept:
+        """One attribute at several degrees: a strip and an animated GIF (forth and back)."""
+        workspace = self._require(workspace)
+        name = sweep.name or (request.rows[0].name if request.rows else "")
+        results = workspace.sweep(request, name, sweep.degrees(), progress)
+        frames = [r.image for r in results]
+        path = self._scratch_path("sweep", ".gif")
+        loop = frames + frames[-2:0:-1]
+        loop[0].save(path, save_all=True, append_images=loop[1:], duration=350, loop=0, disposal=2)
+        return Swept(horizontal_strip(frames), str(path))
+
+    @gpu
+    @user_errors
+    def reconstruct(self, workspace: Workspace | None, request: EditRequest,
+                    progress: Callable[[float, str], None] | None = None) -> Reconstructed:
+        """Degree 0: how faithfully the inversion rebuilds the source."""
+        workspace = self._require(workspace)
+        result, score = workspace.reconstruct(request, progress)
+        report = (f"**Reconstruction PSNR: {score:.2f} dB** against the source "
+                  f"({workspace.image.width}x{workspace.image.height}, the model's input). "
+                  f"{result.nfe} NFE, {result.timings_ms['prepare'] + result.timings_ms['render']:.0f} ms. "
+                  "Higher is better: as a rule of thumb, above ~30 dB the reconstruction is hard to tell from the "
+                  "source; low values warn that edits of this image will drift from it.")
+        return Reconstructed((workspace.image, result.image), report)
+
+    @gpu
+    @user_errors
+    def load_recipe(self, workspace: Workspace | None, path: str | None, live_preview: bool = True,
+                    progress: Callable[[float, str], None] | None = None) -> Restored:
+        """Restore an edit from a result PNG or a recipe JSON, and render it."""
+        if not path:
+            raise ValueError("no recipe file given")
+        recipe = read_recipe(path)
+        if recipe.model != self.model:
+            gr.Warning(f"this recipe was made with {recipe.model!r}; this app runs {self.model!r}: "
+                       "the result may differ")
+        image = recipe.source_pil()
+        if image is None:
+            if workspace is None:
+                raise ValueError("this recipe does not carry its source image: load the image first, "
+                                 "then the recipe")
+            image = workspace.image
+        presets = self.presets_for(recipe.source_prompt)
+        restored = Workspace.open(self.backend, self.model, image, presets, base_config=recipe.config)
+        rows = tuple(Row(a.name, a.source, a.target, a.degree) for a in recipe.attributes)
+        if len(rows) > MAX_ROWS:
+            raise ValueError(f"this recipe has {len(rows)} attributes; the app shows at most {MAX_ROWS}")
+        request = EditRequest(recipe.source_prompt, rows, recipe.config, live_preview)
+        rendered = self._render(restored, request, progress)
+        opened = Opened(restored, recipe.source_prompt, self.views(presets, rows), rendered.comparison,
+                        rendered.stats)
+        return Restored(opened, recipe.config, rendered)
+
+    # ----- conversions ------------------------------------------------------------------------
+    @staticmethod
+    def _require(workspace: Workspace | None) -> Workspace:
+        if workspace is None:
+            raise ValueError("upload an image or pick an example first")
+        return workspace
+
+    @staticmethod
+    def stats(workspace: Workspace) -> str:
+        """Markdown: the latest move's latency, then a table of the first, latest and preview moves."""
+        latest, first = workspace.latest_move, workspace.first_move
+        lines = []
+        if latest is not None and first is not None:
+            cache = "cache hit" if latest.cache_hit else "cache miss"
+            lines += [f"**Latest move: {latest.total_ms:.0f} ms** (first move: {first.total_ms:.0f} ms) · "
+                      f"{latest.nfe} NFE · {cache}", ""]
+        lines += ["| move | degrees | prepare | render | NFE | cache |", "|---|---|---|---|---|---|"]
+        named = [("first move", first), ("latest move", latest),
+                 ("latest preview", workspace.latest_preview)]
+        rows = [_stats_row(label, move) for label, move in named if move is not None]
+        return "\n".join(lines + rows) if rows else ""
+
+    def downloads(self, workspace: Workspace) -> list[str]:
+        """The last result as a PNG carrying its recipe, and the recipe as JSON."""
+        recipe = workspace.recipe()
+        png = save_png_with_recipe(workspace.result.image, recipe, self._scratch_path("ems-edit", ".png"))
+        json_path = self._scratch_path("ems-recipe", ".json")
+        json_path.write_text(recipe.to_json() + "\n")
+        return [str(png), str(json_path)]
+
+    def _scratch_path(self, stem: str, suffix: str) -> Path:
+        """A fresh file path in the scratch folder (files older than an hour are removed first)."""
+        now = time.time()
+        for old in self.scratch.iterdir():
+            if now - old.stat().st_mtime > SCRATCH_MAX_AGE_S:
+                shutil.rmtree(old, ignore_errors=True)
+        folder = self.scratch / uuid.uuid4().hex[:12]
+        folder.mkdir()
+        return folder / f"{stem}{suffix}"
+
+
+def _stats_row(label: str, move: Move) -> str:
+    degrees = ", ".join(f"{name} {degree:+.2f}" for name, degree in move.degrees.items()) or "-"
+    nfe = f"{move.nfe} + {move.prepare_nfe} prepare" if move.prepare_nfe else f"{move.nfe}"
+    cache = "hit" if move.cache_hit else "miss"
+    return (f"| {label} | {degrees} | {move.prepare_ms:.0f} ms | {move.render_ms:.0f} ms | {nfe} | {cache} |")
