@@ -47,7 +47,9 @@ def test_load_gives_captioner_and_explicit_defaults():
     studio = Studio.load("tiny-random-world")
     assert studio.captioner is not None
     config = studio.default_config()
-    assert (config.steps, config.guidance) == (20, 4.0)  # the backend's defaults, shown in the form
+    info = studio.backend.info
+    # the backend's edit defaults, shown in the form (edit guidance differs from text-to-image guidance)
+    assert (config.steps, config.guidance) == (info.default_steps, info.default_edit_guidance) == (20, 2.0)
     assert config.start_time == EditConfig().start_time and config.refine_iters == EditConfig().refine_iters
 
 
