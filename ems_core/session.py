@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from .backends.base import Backend, PromptEmbedding
+from .captioners import default_captioner
 from .config import EditConfig
 from .images import fit_square, pil_to_tensor, tensor_to_pil
 from .manipulate import check_degree, manipulate
@@ -104,7 +105,7 @@ class EditSession:
     Example::
 
         backend = load_backend("world")
-        session = EditSession(backend, Image.open("scene.png"))
+        session = EditSession(backend, Image.open("scene.png"))  # the model's captioner writes the prompt
         session.set_attribute("colour", "red", "blue")
         result = session.render({"colour": 0.5})
     """
@@ -115,6 +116,7 @@ class EditSession:
         self.config = config
         self.image = fit_square(image, backend.info.image_size)
         if prompt is None or not prompt.strip():
+            captioner = captioner or default_captioner(backend)
             if captioner is None:
                 raise ValueError("no prompt given and no captioner for this model: describe the image in text")
             prompt = captioner.caption(self.image)

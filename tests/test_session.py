@@ -101,8 +101,11 @@ def test_clear_errors(tiny_world, scene_image):
     session.set_attribute("colour", "red", "blue")
     with pytest.raises(ValueError, match="allowed range"):
         session.render({"colour": 5.0})
+    assert EditSession(tiny_world, scene_image).source_prompt == SCENE_PROMPT  # the world captioner
+    sd3_like = type("NoCaptioner", (), {"info": tiny_world.info.__class__(
+        name="x", family="sd3", image_size=64, default_steps=4, default_guidance=1.0)})()
     with pytest.raises(ValueError, match="no prompt"):
-        EditSession(tiny_world, scene_image)
+        EditSession(sd3_like, scene_image)
     assert session.render({"colour": 0.5}).image.size == (64, 64)  # still usable after errors
 
 
