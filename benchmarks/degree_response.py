@@ -38,7 +38,7 @@ def main() -> None:
     for attribute in ATTRIBUTES:
         target_hits = np.zeros(len(degrees))
         kept = np.zeros(len(degrees))
-        values = np.zeros(len(degrees))
+        values: list[list[float]] = [[] for _ in degrees]
         for _ in range(args.cases):
             scene = random_scene(rng)
             source_word = scene.words[attribute]
@@ -58,15 +58,19 @@ def main() -> None:
                     start = {"size": scene.size, "x": scene.x, "y": scene.y}[attribute]
                     bands = {"size": SIZE_BANDS, "x": X_BANDS, "y": Y_BANDS}[attribute]
                     centre = sum(bands[target_word]) / 2
-                    values[i] += (getattr(m, attribute) - start) / (centre - start) if m.found else np.nan
+                    if m.found:  # an image with no object the oracle can find adds no value
+                        values[i].append((getattr(m, attribute) - start) / (centre - start))
         row = {"degrees": degrees, "target_share": (target_hits / args.cases).round(3).tolist(),
                "others_kept_share": (kept / args.cases).round(3).tolist()}
         if attribute in ("size", "x", "y"):
-            progress = values / args.cases  # NaN where an image had no object the oracle could find
-            fit = np.polyfit(degrees, progress, 1)
-            residual = progress - np.polyval(fit, degrees)
-            r2 = 1 - residual.var() / max(progress.var(), 1e-12)
-            row.update({"mean_progress": progress.round(3).tolist(), "linear_r2": round(float(r2), 3)})
+            progress = np.array([np.mean(v) if v else np.nan for v in values])
+            seen = ~np.isnan(progress)
+            fit = np.polyfit(np.array(degrees)[seen], progress[seen], 1)
+            residual = progress[seen] - np.polyval(fit, np.array(degrees)[seen])
+            r2 = 1 - residual.var() / max(progress[seen].var(), 1e-12)
+            row.update({"mean_progress": [None if np.isnan(p) else round(float(p), 3) for p in progress],
+                        "images_without_object": [args.cases - len(v) for v in values],
+                        "linear_r2": round(float(r2), 3)})
         report[attribute] = row
         print(json.dumps({attribute: row}), flush=True)
     if args.out:
