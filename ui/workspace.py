@@ -21,7 +21,8 @@ from ems_core.session import Progress
 
 @dataclass(frozen=True)
 class Row:
-    """One attribute row of the form."""
+    """One attribute row of the form, as typed: unvalidated (``EditRequest.validate`` reports problems
+    as messages), unlike ``RecipeAttribute``, which validates on construction."""
 
     name: str
     source: str
