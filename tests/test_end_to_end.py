@@ -25,3 +25,11 @@ def test_edit_runs_and_caches(backend, scene_image):
     zero = session.render({"colour": 0.0, "background": 0.0})
     assert np.array_equal(np.asarray(zero.image), np.asarray(session.reconstruct().image))
     assert not np.array_equal(np.asarray(second.image), np.asarray(zero.image))
+
+
+def test_latent_shape_matches_a_real_encode(backend):
+    """The config-derived latent shape equals what encoding an image actually gives."""
+    from ems_core.backends.base import Backend
+
+    for size in (None, 64):
+        assert backend.latent_shape(size, size) == Backend.latent_shape(backend, size, size)

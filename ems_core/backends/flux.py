@@ -191,6 +191,12 @@ class FluxBackend(Backend):
         v = unpack_latents(packed_v, height, width)  # (B, C, h, w)
         return v.to(device=latents.device, dtype=latents.dtype)
 
+    def latent_shape(self, height: int | None = None, width: int | None = None) -> tuple[int, int, int]:
+        """``(C, h, w)`` from the VAE config (no probe encode, which costs a full VAE pass at 1024 px)."""
+        size = self.info.image_size
+        return (self.vae.config.latent_channels, (height or size) // self.vae_scale_factor,
+                (width or size) // self.vae_scale_factor)
+
     def sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
         """``FluxPipeline``'s schedule: ``linspace(1, 1/n, n)`` shifted with the ``mu`` of the image
         sequence length at ``height x width`` pixels (default ``info.image_size`` square)."""

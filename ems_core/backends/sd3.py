@@ -242,6 +242,12 @@ class SD3Backend(Backend):
         )[0]
         return v.to(device=latents.device, dtype=latents.dtype)  # (B, C, h, w)
 
+    def latent_shape(self, height: int | None = None, width: int | None = None) -> tuple[int, int, int]:
+        """``(C, h, w)`` from the VAE config (no probe encode, which costs a full VAE pass at 1024 px)."""
+        size = self.info.image_size
+        return (self.vae.config.latent_channels, (height or size) // self.vae_scale_factor,
+                (width or size) // self.vae_scale_factor)
+
     def sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
         """The schedule ``StableDiffusion3Pipeline`` uses for ``num_steps``; ``height``/``width`` (pixels,
         default ``info.image_size``) matter only for schedulers with dynamic (resolution) shifting."""
