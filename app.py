@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ems_core import DEFAULT_MODEL, PRESETS
+from ems_core import DEFAULT_MODEL, registered_backends
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="EMS Studio: edit one attribute of an image by a chosen degree")
     parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"a preset ({', '.join(PRESETS)}), an SD3/Flux diffusers hub id or a local folder")
+                        help=f"a registered name ({', '.join(registered_backends())}), an SD3/Flux diffusers hub id "
+                             "or a local folder")
     parser.add_argument("--device", default="auto", help='torch device: "cpu", "cuda", "cuda:1"... '
                                                          '(default: cuda when available, else cpu)')
     parser.add_argument("--dtype", choices=["float32", "bfloat16", "float16"],

@@ -5,7 +5,7 @@ For each attribute, random scenes get an edit to another value; each is rendered
 whose edited attribute reads as the target word, the share keeping every other attribute, and for
 continuous attributes (size, x, y) the mean measured value and how linear it is in the degree (R^2).
 
-    python benchmarks/degree_response.py --cases 12 --out benchmarks/results/degree_response.json
+    python benchmarks/degree_response.py  (from any folder) --cases 12 --out benchmarks/results/degree_response.json
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ems_core import EditConfig, EditSession, load_backend
+from ems_core import EditConfig, load_backend
+from ems_core.bench.edits import case_session, judge
+from ems_core.world.edits import random_edit
 from ems_core.world.oracle import ATTRIBUTES, measure
-from ems_core.world.scene import SIZE_BANDS, X_BANDS, Y_BANDS, caption_of, random_scene, render
-
-from edit_grid import CHOICES  # noqa: E402  (benchmarks/ is run as a folder of scripts)
+from ems_core.world.scene import SIZE_BANDS, X_BANDS, Y_BANDS
 
 
 def main() -> None:
@@ -40,19 +40,14 @@ def main() -> None:
         kept = np.zeros(len(degrees))
         values: list[list[float]] = [[] for _ in degrees]
         for _ in range(args.cases):
-            scene = random_scene(rng)
-            source_word = scene.words[attribute]
-            target_word = rng.choice([w for w in CHOICES[attribute] if w != source_word])
-            source, target = source_word, target_word
-            if attribute == "background":
-                source, target = f"{source_word} background", f"{target_word} background"
-            session = EditSession(backend, render(scene), prompt=caption_of(scene), config=EditConfig())
-            session.set_attribute(attribute, source, target)
-            results = session.render_batch([{attribute: d} for d in degrees])
+            case = random_edit(rng, attribute)
+            scene, target_word = case.scene, case.target_word
+            results = case_session(backend, case, EditConfig()).render_batch([{attribute: d} for d in degrees])
             for i, result in enumerate(results):
                 m = measure(result.image)
-                target_hits[i] += m.words[attribute] == target_word
-                kept[i] += all(m.words[a] == scene.words[a] for a in ATTRIBUTES if a != attribute)
+                outcome = judge(case, m.words)
+                target_hits[i] += outcome.success
+                kept[i] += outcome.preserved
                 if attribute in ("size", "x", "y"):
                     # signed progress from the source value toward the target band (0 = source, 1 = target)
                     start = {"size": scene.size, "x": scene.x, "y": scene.y}[attribute]

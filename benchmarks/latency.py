@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from ems_core import EditConfig, EditSession, generate, load_backend
+from ems_core import EDIT_PRESETS, EditConfig, EditSession, generate, load_backend
 from ems_core.world.scene import caption_of, random_scene, render
 
 
@@ -26,10 +26,9 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=10)
     parser.add_argument("--preset", default="default", help="EditConfig preset (default, preview, quality)")
     args = parser.parse_args()
-    from ems_core.config import PRESETS
 
     backend = load_backend(args.model)
-    config: EditConfig = PRESETS[args.preset]
+    config: EditConfig = EDIT_PRESETS[args.preset]
     scene = random_scene(random.Random(0))
     image = render(scene).resize((backend.info.image_size,) * 2)
     prompt = caption_of(scene)

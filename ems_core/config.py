@@ -1,4 +1,4 @@
-"""Edit settings: one frozen dataclass with commented defaults, and named presets."""
+"""Edit settings: one frozen dataclass with commented defaults, and named presets (:data:`EDIT_PRESETS`)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class EditConfig:
         return asdict(self)
 
 
-PRESETS: dict[str, EditConfig] = {
+EDIT_PRESETS: dict[str, EditConfig] = {
     "default": EditConfig(),
     "preview": EditConfig(steps=10, refine_iters=0, inversion_fixed_point=1),  # live slider drag
     "quality": EditConfig(steps=40, refine_iters=4, inversion_fixed_point=3),

@@ -42,14 +42,6 @@ def tensor_to_pil(images: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(a.permute(1, 2, 0).cpu().numpy()) for a in array]
 
 
-def psnr(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB between two 8-bit RGB images."""
-    x = np.asarray(a, dtype=np.float64)
-    y = np.asarray(b, dtype=np.float64)
-    mse = float(np.mean((x - y) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
-
-
 def horizontal_strip(images: list[Image.Image], gap: int = 2) -> Image.Image:
     """Images side by side on a white strip (a degree sweep)."""
     width = sum(i.width for i in images) + gap * (len(images) - 1)

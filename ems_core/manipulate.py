@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .backends.base import PromptEmbedding
+from .embeddings import PromptEmbedding
 from .config import DEGREE_RANGE
 
 

@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 import io
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from .config import EditConfig
+from .extract import Attribute
 from .manipulate import check_degree
 
 if TYPE_CHECKING:
@@ -39,33 +40,13 @@ PNG_KEY = "ems-recipe"  # the PNG iTXt chunk holding the recipe JSON
 
 
 @dataclass(frozen=True)
-class RecipeAttribute:
-    """One slider of the edit: ``source`` replaced by ``target`` in the prompt, at ``degree``."""
-
-    name: str
-    source: str
-    target: str
-    degree: float = 0.0
-    full_prompt: bool = False  # ``target`` is the whole target prompt (see ems_core.session.Attribute)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError("recipe attribute without a name")
-        for key in ("source", "target"):
-            if not isinstance(getattr(self, key), str):
-                raise ValueError(f"recipe attribute {self.name!r}: {key} must be a string")
-        if isinstance(self.degree, bool) or not isinstance(self.degree, (int, float)):
-            raise ValueError(f"recipe attribute {self.name!r}: degree must be a number")
-        object.__setattr__(self, "degree", check_degree(self.name, self.degree))
-
-
-@dataclass(frozen=True)
 class Recipe:
     """A reproducible edit (see the module docstring)."""
 
     model: str  # preset name, hub id or folder of the backend that made the edit
     source_prompt: str
-    attributes: tuple[RecipeAttribute, ...] = ()
+    attributes: tuple[Attribute, ...] = ()
+    degrees: dict[str, float] = field(default_factory=dict)  # by attribute name; a missing one is 0
     config: EditConfig = field(default_factory=EditConfig)  # seed included
     source_image: str | None = None  # base64 PNG of the source as the model saw it; None: not embedded
 
@@ -75,19 +56,27 @@ class Recipe:
         if not isinstance(self.source_prompt, str) or not self.source_prompt.strip():
             raise ValueError("recipe without a source prompt")
         object.__setattr__(self, "attributes", tuple(self.attributes))
-        names = [a.name.strip() for a in self.attributes]
+        for attribute in self.attributes:
+            attribute.check()
+        names = [a.name for a in self.attributes]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"recipe has duplicate attribute names: {', '.join(duplicates)}")
+        unknown = sorted(set(self.degrees) - set(names))
+        if unknown:
+            raise ValueError(f"recipe has degrees for unknown attributes: {', '.join(unknown)}")
+        degrees = {}
+        for name in names:
+            degree = self.degrees.get(name, 0.0)
+            if isinstance(degree, bool) or not isinstance(degree, (int, float)):
+                raise ValueError(f"recipe attribute {name!r}: degree must be a number")
+            degrees[name] = check_degree(name, degree)
+        object.__setattr__(self, "degrees", degrees)
 
     # ----- views -------------------------------------------------------------------------------
     @property
     def seed(self) -> int:
         return self.config.seed
-
-    @property
-    def degrees(self) -> dict[str, float]:
-        return {a.name: a.degree for a in self.attributes}
 
     def source_pil(self) -> Image.Image | None:
         """The embedded source image, or ``None`` when the recipe does not carry one."""
@@ -101,17 +90,16 @@ class Recipe:
 
     def with_source_image(self, image: Image.Image | None) -> "Recipe":
         """A copy carrying ``image`` (encoded as a base64 PNG), or none when ``image`` is ``None``."""
-        return Recipe(self.model, self.source_prompt, self.attributes, self.config,
-                      None if image is None else _png_base64(image))
+        return replace(self, source_image=None if image is None else _png_base64(image))
 
     # ----- sessions ----------------------------------------------------------------------------
     @classmethod
     def from_session(cls, session: "EditSession", degrees: dict[str, float], model: str,
                      config: EditConfig | None = None, embed_source: bool = True) -> "Recipe":
         """The recipe of ``session.render(degrees, config)``; embeds ``session.image`` if asked."""
-        attributes = tuple(RecipeAttribute(a.name, a.source, a.target, float(degrees.get(a.name, 0.0)),
-                                           a.full_prompt) for a in session.attributes.values())
-        recipe = cls(model, session.source_prompt, attributes, config or session.config)
+        attributes = tuple(session.attributes.values())
+        recipe = cls(model, session.source_prompt, attributes, {a.name: float(degrees.get(a.name, 0.0)) for a in attributes},
+                     config or session.config)
         return recipe.with_source_image(session.image if embed_source else None)
 
     def session(self, backend: "Backend", image: Image.Image | None = None) -> "EditSession":
@@ -125,8 +113,7 @@ class Recipe:
         if image is None:
             raise ValueError("this recipe does not carry its source image: give the source image too")
         session = EditSession(backend, image, prompt=self.source_prompt, config=self.config)
-        for attribute in self.attributes:
-            session.set_attribute(attribute.name, attribute.source, attribute.target, attribute.full_prompt)
+        session.configure(self.source_prompt, self.attributes)
         return session
 
     # ----- serialisation -----------------------------------------------------------------------
@@ -137,7 +124,7 @@ class Recipe:
             "model": self.model,
             "source_prompt": self.source_prompt,
             "attributes": [
-                {"name": a.name, "source": a.source, "target": a.target, "degree": a.degree,
+                {"name": a.name, "source": a.source, "target": a.target, "degree": self.degrees[a.name],
                  "full_prompt": a.full_prompt} for a in self.attributes],
             "config": self.config.to_dict(),
             "source_image": self.source_image,
@@ -160,10 +147,18 @@ class Recipe:
             raise ValueError(f"recipe is missing: {', '.join(missing)}")
         if not isinstance(data["attributes"], list) or not all(isinstance(a, dict) for a in data["attributes"]):
             raise ValueError("recipe attributes must be a list of objects")
-        try:
-            attributes = tuple(RecipeAttribute(**a) for a in data["attributes"])
-        except TypeError as error:
-            raise ValueError(f"invalid recipe attribute: {error}") from None
+        fields_ = {"name", "source", "target", "degree", "full_prompt"}
+        for entry in data["attributes"]:
+            unknown = sorted(set(entry) - fields_)
+            missing = sorted({"name", "source", "target"} - set(entry))
+            if unknown or missing:
+                problem = f"unknown fields {', '.join(unknown)}" if unknown else f"missing {', '.join(missing)}"
+                raise ValueError(f"invalid recipe attribute: {problem}")
+        attributes = tuple(Attribute(a["name"], a["source"], a["target"], a.get("full_prompt", False))
+                           for a in data["attributes"])
+        for attribute in attributes:
+            attribute.check()
+        degrees = {a.name: e.get("degree", 0.0) for a, e in zip(attributes, data["attributes"])}
         config = data["config"]
         if not isinstance(config, dict):
             raise ValueError("recipe config must be an object")
@@ -177,7 +172,7 @@ class Recipe:
         source_image = data.get("source_image")
         if source_image is not None and not isinstance(source_image, str):
             raise ValueError("recipe source_image must be a base64 PNG string or null")
-        recipe = cls(data["model"], data["source_prompt"], attributes, edit_config, source_image)
+        recipe = cls(data["model"], data["source_prompt"], attributes, degrees, edit_config, source_image)
         recipe.source_pil()  # validate the embedded image now rather than at use
         return recipe
 

@@ -2,64 +2,40 @@
 
 What is cached, and what invalidates it:
 
-=====================  =================================================  ===========================
-cache                  key                                                cleared by
-=====================  =================================================  ===========================
-source latent z_src    the image                                          a new session (new image)
-prompt embeddings      the prompt text (source, "" and each target)       prompt / attribute change
+=====================  ===================================================  ==========================
+cache                  key                                                  cleared by
+=====================  ===================================================  ==========================
+source latent z_src    the image                                            a new session (new image)
+prompt embeddings      the prompt text (source, "" and each target)         prompt / attribute change
 inversion z_t0         (source prompt, steps, start time, guidance, iters)  any part of its key changing
-=====================  =================================================  ===========================
+=====================  ===================================================  ==========================
 
 A degree change touches nothing cached: it re-runs only the manipulation, the sampling from ``t0``
 and the short refinement. The session references a shared, read-only backend and never copies it.
+Gradients are off unless a call asks for them (``enable_grad=True``), as in flow_matching's solvers.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable
 
 import torch
 from PIL import Image
 
-from .backends.base import Backend, PromptEmbedding
-from .captioners import default_captioner
+from .backends.contract import Backend, CountingBackend
 from .config import EditConfig
+from .embeddings import PromptEmbedding
+from .extract import Attribute, Captioner, default_captioner
 from .images import fit_square, pil_to_tensor, tensor_to_pil
 from .manipulate import check_degree, manipulate
+from .refine import refine_latent
 from .sampling import guided_velocity, integrate, invert, tail_schedule
-from .sds import refine_latent
+
+__all__ = ["EditSession", "Progress", "RenderResult"]
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
-
-
-class Captioner(Protocol):
-    def caption(self, image: Image.Image) -> str: ...
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """One slider: replace ``source`` by ``target`` in the source prompt, or use ``target`` as the
-    whole target prompt when ``full_prompt`` is true."""
-
-    name: str
-    source: str
-    target: str
-    full_prompt: bool = False
-
-    def target_prompt(self, source_prompt: str) -> str:
-        """The prompt at degree 1; raises ``ValueError`` if ``source`` is not in the prompt."""
-        if self.full_prompt:
-            return self.target
-        if not self.source.strip():
-            raise ValueError(f"attribute {self.name!r}: empty source phrase")
-        pattern = re.compile(rf"(?<!\w){re.escape(self.source.strip())}(?!\w)", re.IGNORECASE)
-        if not pattern.search(source_prompt):
-            raise ValueError(
-                f"attribute {self.name!r}: source phrase {self.source!r} is not in the prompt {source_prompt!r}")
-        return pattern.sub(self.target.strip(), source_prompt)
 
 
 @dataclass
@@ -72,7 +48,7 @@ class RenderResult:
     prepare_nfe: int  # evaluations spent on first-time work in this call (inversion); 0 on a cache hit
     timings_ms: dict[str, float]  # "prepare": first-time work in this call, "render": the rest
     cache_hit: bool  # True when nothing cached had to be computed
-    latent: torch.Tensor = field(repr=False)
+    latent: torch.Tensor = field(repr=False)  # (1, C, h, w); part of a graph when rendered with gradients
 
 
 @dataclass(frozen=True)
@@ -82,21 +58,6 @@ class _InversionKey:
     start_time: float
     guidance: float
     fixed_point: int
-
-
-class _CountingBackend:
-    """Forwards to a backend and counts transformer evaluations (rows of each velocity batch)."""
-
-    def __init__(self, backend: Backend):
-        self._backend = backend
-        self.evaluations = 0
-
-    def velocity(self, latents: torch.Tensor, t: torch.Tensor, embedding: PromptEmbedding) -> torch.Tensor:
-        self.evaluations += latents.shape[0]
-        return self._backend.velocity(latents, t, embedding)
-
-    def __getattr__(self, name: str):
-        return getattr(self._backend, name)
 
 
 class EditSession:
@@ -124,7 +85,7 @@ class EditSession:
         self._attributes: dict[str, Attribute] = {}
         self._latent: torch.Tensor | None = None  # (1, C, h, w)
         self._embeddings: dict[str, PromptEmbedding] = {}
-        self._inversion: tuple[_InversionKey, torch.Tensor] | None = None
+        self._inversion: tuple[_InversionKey, torch.Tensor] | None = None  # z_t0 (1, C, h, w)
         self.total_nfe = 0
         self.inversions_computed = 0
 
@@ -141,28 +102,38 @@ class EditSession:
     def source_prompt(self) -> str:
         return self._source_prompt
 
-    def set_prompt(self, prompt: str) -> None:
-        """Change the source prompt: the inversion and every target prompt depend on it."""
-        prompt = prompt.strip()
-        if not prompt:
-            raise ValueError("the source prompt is empty")
-        if prompt == self._source_prompt:
-            return
-        for attribute in self._attributes.values():
-            attribute.target_prompt(prompt)  # validate before changing anything
-        self._source_prompt = prompt
-        self._inversion = None
-        self._prune_embeddings()
-
     @property
     def attributes(self) -> dict[str, Attribute]:
         return dict(self._attributes)
 
+    def configure(self, prompt: str, attributes: list[Attribute] | tuple[Attribute, ...]) -> None:
+        """Set the source prompt and the whole attribute list at once (validated before anything changes).
+
+        Caches that still apply are kept: the inversion when the prompt is unchanged, the embedding of
+        every prompt still in use.
+        """
+        prompt = prompt.strip()
+        if not prompt:
+            raise ValueError("the source prompt is empty")
+        names = [a.name.strip() if isinstance(a.name, str) else a.name for a in attributes]
+        for attribute in attributes:
+            attribute.target_prompt(prompt)  # validates
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"two attributes are called {', '.join(map(repr, duplicates))}")
+        if prompt != self._source_prompt:
+            self._source_prompt = prompt
+            self._inversion = None
+        self._attributes = {a.name.strip(): a for a in attributes}
+        self._prune_embeddings()
+
+    def set_prompt(self, prompt: str) -> None:
+        """Change the source prompt, keeping the attributes (each must still fit the new prompt)."""
+        self.configure(prompt, list(self._attributes.values()))
+
     def set_attribute(self, name: str, source: str, target: str, full_prompt: bool = False) -> str:
         """Add or change one attribute; returns its target prompt. Only its embedding is recomputed."""
-        if not name.strip():
-            raise ValueError("attribute name is empty")
-        attribute = Attribute(name.strip(), source, target, full_prompt)
+        attribute = Attribute(name.strip() if isinstance(name, str) else name, source, target, full_prompt)
         target_prompt = attribute.target_prompt(self._source_prompt)
         self._attributes[attribute.name] = attribute
         self._prune_embeddings()
@@ -185,10 +156,7 @@ class EditSession:
         keep = {self._source_prompt, ""} | {a.target_prompt(self._source_prompt) for a in self._attributes.values()}
         self._embeddings = {p: e for p, e in self._embeddings.items() if p in keep}
 
-    def _embedding(self, prompt: str, counter: list[int]) -> PromptEmbedding:
-        if prompt not in self._embeddings:
-            self._embeddings[prompt] = self.backend.encode_prompt([prompt])
-            counter[0] += 1
+    def _embedding(self, prompt: str) -> PromptEmbedding:
         return self._embeddings[prompt]
 
     # ----- rendering ---------------------------------------------------------------------------
@@ -199,40 +167,62 @@ class EditSession:
         guidance = self.backend.info.default_edit_guidance if config.guidance is None else config.guidance
         return config, steps, guidance
 
-    @torch.no_grad()
     def prepare(self, config: EditConfig | None = None, progress: Progress | None = None) -> bool:
-        """Compute whatever the next render needs and is not cached; returns True if anything was."""
+        """Compute whatever the next render needs and is not cached; returns True if anything was.
+
+        Cached parts never carry gradients: they are computed under ``torch.no_grad``.
+        """
         config, steps, guidance = self.resolved(config)
-        work = [0]
-        if self._latent is None:
-            self._latent = self.backend.encode_image(pil_to_tensor(self.image).to(self.backend.device))
-            work[0] += 1
-        source = self._embedding(self._source_prompt, work)
-        uncond = self._embedding("", work)
-        for attribute in self._attributes.values():
-            self._embedding(attribute.target_prompt(self._source_prompt), work)
-        key = _InversionKey(self._source_prompt, steps, config.start_time, guidance, config.inversion_fixed_point)
-        if self._inversion is None or self._inversion[0] != key:
-            counted = _CountingBackend(self.backend)
-            times = tail_schedule(self.backend.sigmas(steps), config.start_time).flip(0)
-            callback = (lambda i, n: progress(i / n, "inverting the source image")) if progress else None
-            z_t0 = invert(guided_velocity(counted, source, uncond, guidance), self._latent, times,
-                          config.inversion_fixed_point, callback)
-            self._inversion = (key, z_t0)
-            self.inversions_computed += 1
-            self.total_nfe += counted.evaluations
-            work[0] += 1
-        return work[0] > 0
+        computed = False
+        with torch.no_grad():
+            if self._latent is None:
+                self._latent = self.backend.encode_image(pil_to_tensor(self.image).to(self.backend.device))
+                computed = True
+            prompts = [self._source_prompt, ""] + [a.target_prompt(self._source_prompt)
+                                                     for a in self._attributes.values()]
+            for prompt in dict.fromkeys(prompts):
+                if prompt not in self._embeddings:
+                    self._embeddings[prompt] = self.backend.encode_prompt([prompt])
+                    computed = True
+            key = _InversionKey(self._source_prompt, steps, config.start_time, guidance, config.inversion_fixed_point)
+            if self._inversion is None or self._inversion[0] != key:
+                counted = CountingBackend(self.backend)
+                velocity = guided_velocity(counted, self._embedding(self._source_prompt), self._embedding(""), guidance)
+                times = tail_schedule(self.backend.sigmas(steps), config.start_time).flip(0)
+                callback = (lambda i, n: progress(i / n, "inverting the source image")) if progress else None
+                z_t0 = invert(velocity, self._latent, times, config.inversion_fixed_point, callback)
+                self._inversion = (key, z_t0)
+                self.inversions_computed += 1
+                self.total_nfe += counted.evaluations
+                computed = True
+        return computed
+
+    @property
+    def inversion(self) -> torch.Tensor | None:
+        """The cached inverted latent ``z_t0`` ``(1, C, h, w)``, or ``None`` before :meth:`prepare`."""
+        return None if self._inversion is None else self._inversion[1]
 
     def render(self, degrees: dict[str, float], config: EditConfig | None = None,
-               progress: Progress | None = None) -> RenderResult:
+               progress: Progress | None = None, enable_grad: bool = False) -> RenderResult:
         """Render one edit: ``{attribute name: degree}``; missing attributes are at degree 0."""
-        return self.render_batch([degrees], config, progress)[0]
+        return self.render_batch([degrees], config, progress, enable_grad=enable_grad)[0]
 
-    @torch.no_grad()
     def render_batch(self, degree_sets: list[dict[str, float]], config: EditConfig | None = None,
-                     progress: Progress | None = None, refine: bool = True) -> list[RenderResult]:
-        """Render several edits of this image in one batch (a degree sweep)."""
+                     progress: Progress | None = None, refine: bool = True,
+                     latent_offset: torch.Tensor | None = None, enable_grad: bool = False) -> list[RenderResult]:
+        """Render several edits of this image in one batch (a degree sweep).
+
+        Args:
+            degree_sets: one ``{attribute name: degree}`` per image.
+            config: settings of this call (default: the session's).
+            progress: ``(fraction, message)`` callback.
+            refine: run the constrained-SDS refinement on edited images (``config.refine_iters`` of them).
+            latent_offset: added to the cached ``z_t0`` before sampling (``(1 or B, C, h, w)``): a move
+                along a latent direction, ``z_t0' = z_t0 + lambda v``.
+            enable_grad: build the autograd graph through sampling, refinement and decoding, so that
+                ``result.latent`` can be differentiated (e.g. with respect to ``latent_offset``).
+        """
+        # 1. Check inputs
         if not degree_sets:
             raise ValueError("nothing to render")
         config, steps, guidance = self.resolved(config)
@@ -241,39 +231,48 @@ class EditSession:
             for name, degree in degrees.items():
                 self._attribute(name)
                 check_degree(name, degree)
+        batch = len(degree_sets)
+
+        # 2. Prepare what is not cached (source latent, embeddings, inversion to t0)
         start = time.perf_counter()
-        prepare_nfe = self.total_nfe
-        did_work = self.prepare(config, progress)
-        prepare_nfe = self.total_nfe - prepare_nfe
+        nfe_before = self.total_nfe
+        computed = self.prepare(config, progress)
+        prepare_nfe = self.total_nfe - nfe_before
         prepared = time.perf_counter()
 
-        source = self._embeddings[self._source_prompt]
-        uncond = self._embeddings[""]
-        targets = [self._embeddings[self._attributes[n].target_prompt(self._source_prompt)] for n in names]
-        edits = PromptEmbedding.cat([
-            manipulate(source, targets, [float(d.get(n, 0.0)) for n in names]) for d in degree_sets])
-        batch = len(degree_sets)
-        z_t0 = self._inversion[1].expand(batch, -1, -1, -1)
-        counted = _CountingBackend(self.backend)
-        times = tail_schedule(self.backend.sigmas(steps), config.start_time)
-        callback = (lambda i, n: progress(i / n, "sampling the edit")) if progress else None
-        z = integrate(guided_velocity(counted, edits, uncond, guidance), z_t0, times, callback)
-        if refine and config.refine_iters > 0:
-            active = [any(float(v) != 0.0 for v in d.values()) for d in degree_sets]
-            if any(active):
+        with torch.set_grad_enabled(enable_grad):
+            # 3. Manipulate: e(a) = e_src + sum_i a_i (e_tgt_i - e_src), one embedding per image
+            source, uncond = self._embedding(self._source_prompt), self._embedding("")
+            targets = [self._embedding(self._attributes[n].target_prompt(self._source_prompt)) for n in names]
+            edits = PromptEmbedding.cat([
+                manipulate(source, targets, [float(d.get(n, 0.0)) for n in names]) for d in degree_sets])
+
+            # 4. Sample from the cached z_t0 (moved by latent_offset) down to 0 under e(a)
+            counted = CountingBackend(self.backend)
+            z = self._inversion[1].expand(batch, -1, -1, -1)
+            if latent_offset is not None:
+                z = z + latent_offset
+            times = tail_schedule(self.backend.sigmas(steps), config.start_time)
+            callback = (lambda i, n: progress(i / n, "sampling the edit")) if progress else None
+            z = integrate(guided_velocity(counted, edits, uncond, guidance), z, times, callback)
+
+            # 5. Refine edited images with the constrained SDS (what the edit does not name stays)
+            edited = [any(float(v) != 0.0 for v in d.values()) for d in degree_sets]
+            if refine and config.refine_iters > 0 and any(edited):
                 generator = torch.Generator("cpu").manual_seed(config.seed)
                 refined = refine_latent(counted, z, self._latent.expand_as(z), edits, source, config.refine_iters,
                                         config.refine_lr, config.refine_proximity, config.refine_t_max,
                                         config.refine_t_min, generator)
-                mask = torch.tensor(active, device=z.device).view(-1, 1, 1, 1)
-                z = torch.where(mask, refined, z)
-        images = tensor_to_pil(self.backend.decode_latent(z))
+                z = torch.where(torch.tensor(edited, device=z.device).view(-1, 1, 1, 1), refined, z)
+
+            # 6. Decode
+            images = tensor_to_pil(self.backend.decode_latent(z))
         done = time.perf_counter()
         self.total_nfe += counted.evaluations
         timings = {"prepare": round((prepared - start) * 1000, 2), "render": round((done - prepared) * 1000, 2)}
-        per_image = counted.evaluations // batch
-        return [RenderResult(image, {n: float(d.get(n, 0.0)) for n in names}, per_image, prepare_nfe, timings,
-                             not did_work, z[i:i + 1]) for i, (image, d) in enumerate(zip(images, degree_sets))]
+        return [RenderResult(image, {n: float(d.get(n, 0.0)) for n in names}, counted.evaluations // batch,
+                             prepare_nfe, timings, not computed, z[i:i + 1])
+                for i, (image, d) in enumerate(zip(images, degree_sets))]
 
     def reconstruct(self, config: EditConfig | None = None, progress: Progress | None = None) -> RenderResult:
         """Degree 0 everywhere and no refinement: how faithfully the inversion rebuilds the source."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -13,7 +15,7 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 
 @pytest.fixture(scope="session")
 def tiny_world():
-    from ems_core.backends.world_testing import tiny_random_world
+    from ems_core.backends.tiny import tiny_random_world
 
     return tiny_random_world()
 
@@ -26,3 +28,17 @@ def scene_image():
 
 
 SCENE_PROMPT = "a large red circle at the top left on a white background"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "assets" / "examples"
+
+
+@pytest.fixture(scope="session")
+def red_circle() -> Image.Image:
+    return Image.open(EXAMPLES / "red-circle.png").convert("RGB")
+
+
+@pytest.fixture(scope="session")
+def blue_square() -> Image.Image:
+    return Image.open(EXAMPLES / "blue-square.png").convert("RGB")

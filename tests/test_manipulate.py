@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ems_core.backends.base import PromptEmbedding
+from ems_core.embeddings import PromptEmbedding
 from ems_core.config import DEGREE_RANGE
 from ems_core.manipulate import check_degree, manipulate
 

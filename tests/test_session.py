@@ -1,9 +1,12 @@
 import copy
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
 
+from ems_core import Attribute
+from ems_core.backends import load_backend
 from ems_core.config import EditConfig
 from ems_core.sampling import guided_velocity, integrate, tail_schedule
 from ems_core.session import EditSession
@@ -12,18 +15,9 @@ from tests.conftest import SCENE_PROMPT
 FAST = EditConfig(steps=6, start_time=0.7, inversion_fixed_point=1, refine_iters=2, guidance=2.0)
 
 
-class CountingPrompts:
-    """Wraps a backend and counts encode_prompt calls per prompt (to check what a change recomputes)."""
-
-    def __init__(self, backend):
-        self.backend, self.calls = backend, []
-
-    def encode_prompt(self, prompts):
-        self.calls.extend(prompts)
-        return self.backend.encode_prompt(prompts)
-
-    def __getattr__(self, name):
-        return getattr(self.backend, name)
+def encoded_prompts(spy) -> list[str]:
+    """Every prompt a spied ``encode_prompt`` was asked for."""
+    return [prompt for call in spy.call_args_list for prompt in call.args[0]]
 
 
 def pixels(image) -> np.ndarray:
@@ -64,23 +58,23 @@ def test_degree_one_samples_with_the_target_embedding_exactly(tiny_world, scene_
 
 
 def test_changes_invalidate_exactly_what_they_touch(tiny_world, scene_image):
-    backend = CountingPrompts(tiny_world)
-    session = EditSession(backend, scene_image, prompt=SCENE_PROMPT, config=FAST)
-    session.set_attribute("colour", "red", "blue")
-    session.set_attribute("size", "large", "small")
-    session.render({"colour": 0.5})
-    assert sorted(backend.calls) == sorted(["", SCENE_PROMPT, SCENE_PROMPT.replace("red", "blue"),
-                                            SCENE_PROMPT.replace("large", "small")])
-    backend.calls.clear()
-    session.set_attribute("colour", "red", "green")  # only this attribute's embedding
-    session.render({"colour": 0.5, "size": 0.2})
-    assert backend.calls == [SCENE_PROMPT.replace("red", "green")] and session.inversions_computed == 1
-    session.render({"colour": 0.5}, config=FAST.with_(start_time=0.5))  # inversion depends on t0
-    assert session.inversions_computed == 2
-    backend.calls.clear()
-    session.set_prompt(SCENE_PROMPT.replace("white", "black"))  # everything text-side
-    session.render({"colour": 1.0})
-    assert len(backend.calls) == 3 and session.inversions_computed == 3
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=FAST)
+    with mock.patch.object(tiny_world, "encode_prompt", wraps=tiny_world.encode_prompt) as spy:
+        session.set_attribute("colour", "red", "blue")
+        session.set_attribute("size", "large", "small")
+        session.render({"colour": 0.5})
+        assert sorted(encoded_prompts(spy)) == sorted(["", SCENE_PROMPT, SCENE_PROMPT.replace("red", "blue"),
+                                                       SCENE_PROMPT.replace("large", "small")])
+        spy.reset_mock()
+        session.set_attribute("colour", "red", "green")  # only this attribute's embedding
+        session.render({"colour": 0.5, "size": 0.2})
+        assert encoded_prompts(spy) == [SCENE_PROMPT.replace("red", "green")] and session.inversions_computed == 1
+        session.render({"colour": 0.5}, config=FAST.with_(start_time=0.5))  # inversion depends on t0
+        assert session.inversions_computed == 2
+        spy.reset_mock()
+        session.set_prompt(SCENE_PROMPT.replace("white", "black"))  # everything text-side
+        session.render({"colour": 1.0})
+        assert len(encoded_prompts(spy)) == 3 and session.inversions_computed == 3
 
 
 def test_batch_render_matches_single_renders(tiny_world, scene_image):
@@ -102,10 +96,8 @@ def test_clear_errors(tiny_world, scene_image):
     with pytest.raises(ValueError, match="allowed range"):
         session.render({"colour": 5.0})
     assert EditSession(tiny_world, scene_image).source_prompt == SCENE_PROMPT  # the world captioner
-    sd3_like = type("NoCaptioner", (), {"info": tiny_world.info.__class__(
-        name="x", family="sd3", image_size=64, default_steps=4, default_guidance=1.0)})()
-    with pytest.raises(ValueError, match="no prompt"):
-        EditSession(sd3_like, scene_image)
+    with pytest.raises(ValueError, match="no prompt"):  # SD3 has no captioner of its own
+        EditSession(load_backend("tiny-random-sd3"), scene_image)
     assert session.render({"colour": 0.5}).image.size == (64, 64)  # still usable after errors
 
 
@@ -115,3 +107,44 @@ def test_copies_share_the_backend_and_not_the_attributes(tiny_world, scene_image
     assert clone.backend is session.backend
     clone.set_attribute("colour", "red", "blue")
     assert "colour" not in session.attributes
+
+
+def test_configure_is_atomic(tiny_world, scene_image):
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=FAST)
+    session.set_attribute("colour", "red", "blue")
+    session.render({"colour": 0.5})
+    new_prompt = SCENE_PROMPT.replace("red", "green")
+    with pytest.raises(ValueError, match="not in the prompt"):
+        session.set_prompt(new_prompt)  # the colour attribute's "red" is gone from it
+    assert session.source_prompt == SCENE_PROMPT and session.inversions_computed == 1
+    session.configure(new_prompt, [Attribute("colour", "green", "pink"), Attribute("size", "large", "small")])
+    assert session.source_prompt == new_prompt and set(session.attributes) == {"colour", "size"}
+    with pytest.raises(ValueError, match="two attributes"):
+        session.configure(new_prompt, [Attribute("a", "green", "pink"), Attribute("a", "large", "small")])
+    assert set(session.attributes) == {"colour", "size"}  # unchanged by the refused call
+
+
+def test_gradients_flow_through_the_session_only_when_asked(tiny_world, scene_image):
+    """d(edited latent)/d(latent offset at t0) exists with enable_grad and matches finite differences."""
+    config = FAST.with_(refine_iters=1)
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=config)
+    session.set_attribute("colour", "red", "blue")
+    session.prepare()
+    offset = torch.zeros_like(session.inversion, requires_grad=True)
+    probe = torch.randn(session.inversion.shape, generator=torch.Generator().manual_seed(0))
+
+    def objective(result) -> torch.Tensor:
+        return (result.latent * probe).sum()
+
+    result = session.render_batch([{"colour": 0.5}], latent_offset=offset, enable_grad=True)[0]
+    (gradient,) = torch.autograd.grad(objective(result), offset)
+    assert gradient.abs().sum() > 0
+    direction = torch.randn(offset.shape, generator=torch.Generator().manual_seed(1))
+    eps = 1e-2
+    with torch.no_grad():
+        plus = objective(session.render_batch([{"colour": 0.5}], latent_offset=eps * direction)[0])
+        minus = objective(session.render_batch([{"colour": 0.5}], latent_offset=-eps * direction)[0])
+    finite_difference = (plus - minus) / (2 * eps)
+    assert torch.allclose((gradient * direction).sum(), finite_difference, rtol=5e-2, atol=1e-3)
+    plain = session.render_batch([{"colour": 0.5}], latent_offset=offset)[0]  # gradients off by default
+    assert plain.latent.grad_fn is None and session.inversion.grad_fn is None

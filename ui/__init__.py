@@ -2,7 +2,7 @@
 
 from .zerogpu import gpu
 from .layout import CSS, create_demo
-from .studio import MAX_ROWS, Studio
-from .workspace import EditRequest, Row, Workspace
+from .studio import MAX_ROWS, Rows, Studio
+from .workspace import EditRequest, Workspace
 
-__all__ = ["CSS", "EditRequest", "MAX_ROWS", "Row", "Studio", "Workspace", "create_demo", "gpu"]
+__all__ = ["CSS", "EditRequest", "MAX_ROWS", "Rows", "Studio", "Workspace", "create_demo", "gpu"]

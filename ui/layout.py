@@ -14,11 +14,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from ems_core import DEGREE_RANGE, EditConfig
+from ems_core import DEGREE_RANGE, Attribute, AttributePreset, EditConfig
 
 from .errors import user_errors
-from .studio import MAX_ROWS, Opened, Rendered, RowView, Studio, SweepRequest
-from .workspace import EditRequest, Row, Workspace
+from .studio import MAX_ROWS, Opened, Rendered, Rows, Studio, SweepRequest
+from .workspace import EditRequest, Workspace
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
 STATE_TTL_S = 3600  # per-user state is dropped an hour after its last update
@@ -40,6 +40,7 @@ class RowWidgets:
     name: gr.Textbox
     source: gr.Textbox
     target: gr.Dropdown
+    whole_prompt: gr.Checkbox
     degree: gr.Slider
     remove: gr.Button
 
@@ -53,23 +54,33 @@ class RowWidgets:
                                      min_width=100, elem_id=f"row{index}-target")
                 remove = gr.Button("✕", variant="secondary", size="sm", scale=0, min_width=40,
                                    elem_id=f"row{index}-remove")
-            degree = gr.Slider(*DEGREE_RANGE, value=0.0, step=0.05, label="Degree",
-                               elem_id=f"row{index}-degree")
-        return cls(group, name, source, target, degree, remove)
+            with gr.Row(equal_height=True):
+                degree = gr.Slider(*DEGREE_RANGE, value=0.0, step=0.05, label="Degree", scale=5,
+                                   elem_id=f"row{index}-degree")
+                whole_prompt = gr.Checkbox(False, label="Target is the whole prompt", scale=1, min_width=120,
+                                           elem_id=f"row{index}-whole-prompt")
+        return cls(group, name, source, target, whole_prompt, degree, remove)
 
-    def read(self, values: dict) -> Row:
-        return Row((values[self.name] or "").strip(), (values[self.source] or "").strip(),
-                   (values[self.target] or "").strip(), float(values[self.degree] or 0.0))
+    @property
+    def parts(self) -> tuple:
+        """The components a row's value is read from."""
+        return (self.name, self.source, self.target, self.whole_prompt, self.degree)
 
-    def show(self, view: RowView | None) -> dict:
-        if view is None:
+    def read(self, values: dict) -> tuple[Attribute, float]:
+        attribute = Attribute((values[self.name] or "").strip(), (values[self.source] or "").strip(),
+                              (values[self.target] or "").strip(), bool(values[self.whole_prompt]))
+        return attribute, float(values[self.degree] or 0.0)
+
+    def show(self, attribute: Attribute | None, degree: float = 0.0, choices: tuple[str, ...] = ()) -> dict:
+        if attribute is None:
             return {self.group: gr.update(visible=False)}
         return {
             self.group: gr.update(visible=True),
-            self.name: view.name,
-            self.source: view.source,
-            self.target: gr.update(choices=list(view.choices), value=view.target),
-            self.degree: gr.update(value=view.degree, label=f"Degree of {view.name}"),
+            self.name: attribute.name,
+            self.source: attribute.source,
+            self.target: gr.update(choices=list(choices), value=attribute.target),
+            self.whole_prompt: attribute.full_prompt,
+            self.degree: gr.update(value=degree, label=f"Degree of {attribute.name}"),
         }
 
 
@@ -93,12 +104,12 @@ class Form:
     @property
     def inputs(self) -> set:
         settings = {self.seed, self.steps, self.refine_iters, self.start_time, self.guidance, self.live_preview}
-        row_parts = {c for r in self.rows for c in (r.name, r.source, r.target, r.degree)}
+        row_parts = {c for r in self.rows for c in r.parts}
         return {self.workspace, self.row_count, self.prompt, *settings, *row_parts}
 
     @property
     def row_outputs(self) -> list:
-        parts = [c for r in self.rows for c in (r.group, r.name, r.source, r.target, r.degree)]
+        parts = [c for r in self.rows for c in (r.group, *r.parts)]
         return [self.row_count, self.add_choice, self.sweep_name, *parts]
 
     @property
@@ -113,16 +124,24 @@ class Form:
             seed=int(values[self.seed] or 0), steps=int(values[self.steps]),
             refine_iters=int(values[self.refine_iters]), start_time=float(values[self.start_time]),
             guidance=float(values[self.guidance]))
-        rows = tuple(r.read(values) for r in self.rows[:values[self.row_count]])
-        return workspace, EditRequest(values[self.prompt] or "", rows, config, bool(values[self.live_preview]))
+        rows = [r.read(values) for r in self.rows[:values[self.row_count]]]
+        attributes = tuple(attribute for attribute, _ in rows)
+        degrees = {attribute.name: degree for attribute, degree in rows}
+        return workspace, EditRequest(values[self.prompt] or "", attributes, degrees, config,
+                                      bool(values[self.live_preview]))
 
-    def show_rows(self, views: list[RowView], presets: list[dict]) -> dict:
-        updates = {self.row_count: len(views)}
+    def show_rows(self, rows: Rows, presets: list[AttributePreset]) -> dict:
+        updates = {self.row_count: len(rows.attributes)}
         for index, widgets in enumerate(self.rows):
-            updates.update(widgets.show(views[index] if index < len(views) else None))
-        add = Studio.add_choices(presets, views)
+            if index < len(rows.attributes):
+                attribute = rows.attributes[index]
+                updates.update(widgets.show(attribute, rows.degrees.get(attribute.name, 0.0),
+                                            Studio.choices_for(presets, attribute)))
+            else:
+                updates.update(widgets.show(None))
+        add = Studio.add_choices(presets, rows.attributes)
         updates[self.add_choice] = gr.update(choices=add, value=add[0])
-        names = [v.name for v in views]
+        names = [a.name for a in rows.attributes]
         updates[self.sweep_name] = gr.update(choices=names, value=names[0] if names else None)
         return updates
 
@@ -237,13 +256,12 @@ def create_demo(studio: Studio) -> gr.Blocks:
         @user_errors
         def on_add(values: dict):
             ws, request = form.read(values)
-            views = studio.add_row(ws, request.rows, values[add_choice])
-            return form.show_rows(views, ws.presets if ws else [])
+            return form.show_rows(studio.add_row(ws, request, values[add_choice]), ws.presets if ws else [])
 
         @user_errors
         def on_remove(values: dict, index: int):
             ws, request = form.read(values)
-            return form.show_rows(studio.remove_row(ws, request.rows, index), ws.presets if ws else [])
+            return form.show_rows(studio.remove_row(request, index), ws.presets if ws else [])
 
         @user_errors
         def on_sweep(values: dict, progress=gr.Progress(track_tqdm=True)):

@@ -18,13 +18,12 @@ from typing import Callable, NamedTuple
 import gradio as gr
 from PIL import Image
 
-from ems_core import Backend, EditConfig, default_captioner, load_backend
+from ems_core import Attribute, AttributePreset, Backend, Captioner, EditConfig, default_captioner, load_backend
 from ems_core.images import horizontal_strip
 from ems_core.recipe import read_recipe, save_png_with_recipe
-from ems_core.session import Captioner
 
 from .errors import user_errors
-from .workspace import EditRequest, Move, Row, Workspace
+from .workspace import EditRequest, Move, Workspace
 from .zerogpu import gpu
 
 MAX_ROWS = 4  # attribute rows the form can show
@@ -33,25 +32,17 @@ FIRST_PRESET = "colour"  # the row a new image starts with, when the captioner o
 SCRATCH_MAX_AGE_S = 3600  # downloads older than this are deleted from the scratch folder
 
 
-@dataclass(frozen=True)
-class RowView:
-    """One attribute row as the form shows it (the target chosen among ``choices`` or typed)."""
+class Rows(NamedTuple):
+    """The attribute rows of the form: attributes in order and their degrees by name."""
 
-    name: str
-    source: str = ""
-    target: str = ""
-    degree: float = 0.0
-    choices: tuple[str, ...] = ()
-
-    @property
-    def row(self) -> Row:
-        return Row(self.name, self.source, self.target, self.degree)
+    attributes: list[Attribute]
+    degrees: dict[str, float]
 
 
 class Opened(NamedTuple):
     workspace: Workspace | None
     prompt: str
-    rows: list[RowView]
+    rows: Rows
     comparison: tuple[Image.Image, Image.Image] | None
     stats: str
 
@@ -113,58 +104,51 @@ class Studio:
         info = self.backend.info
         return EditConfig(steps=info.default_steps, guidance=info.default_edit_guidance)
 
-    def presets_for(self, caption: str) -> list[dict]:
-        """Attribute presets (name, source, choices) for the bundled model's captions; none otherwise."""
-        if self.backend.info.family != "world" or not caption:
-            return []
-        from ems_core.world.captioner import attribute_presets
-
-        try:
-            return [dict(p, choices=tuple(p["choices"])) for p in attribute_presets(caption)]
-        except ValueError:  # a prompt the world's caption grammar does not parse: no presets
-            return []
+    def presets_for(self, caption: str) -> list[AttributePreset]:
+        """Attribute presets the captioner offers for ``caption`` (none without a captioner or caption)."""
+        return self.captioner.attribute_presets(caption) if (self.captioner and caption) else []
 
     # ----- rows -------------------------------------------------------------------------------
     @staticmethod
-    def row_for(presets: list[dict], name: str, taken: int = 0) -> RowView:
+    def row_for(presets: list[AttributePreset], name: str, taken: int = 0) -> Attribute:
         """A new row: from the preset called ``name``, or an empty custom row."""
         for preset in presets:
-            if preset["name"] == name:
-                choices = tuple(preset["choices"])
-                return RowView(preset["name"], preset["source"], choices[0] if choices else "", 0.0, choices)
-        return RowView(f"attribute {taken + 1}")
+            if preset.name == name:
+                return preset.attribute()
+        return Attribute(f"attribute {taken + 1}", "", "")
 
     @staticmethod
-    def choices_for(presets: list[dict], row: Row) -> tuple[str, ...]:
-        choices = next((tuple(p["choices"]) for p in presets if p["name"] == row.name), ())
-        return choices if (not row.target or row.target in choices) else (*choices, row.target)
+    def choices_for(presets: list[AttributePreset], attribute: Attribute) -> tuple[str, ...]:
+        """The targets a row's dropdown offers: its preset's choices, plus the typed target if another."""
+        choices = next((p.choices for p in presets if p.name == attribute.name), ())
+        target = attribute.target
+        return choices if (not target or target in choices) else (*choices, target)
 
-    def add_row(self, workspace: Workspace | None, rows: tuple[Row, ...], choice: str) -> list[RowView]:
-        presets = workspace.presets if workspace else []
-        views = self.views(presets, rows)
-        if len(views) >= MAX_ROWS:
-            raise gr.Error(f"at most {MAX_ROWS} attributes at once: remove one first")
-        return [*views, self.row_for(presets, choice, len(views))]
-
-    def remove_row(self, workspace: Workspace | None, rows: tuple[Row, ...], index: int) -> list[RowView]:
-        views = self.views(workspace.presets if workspace else [], rows)
-        return views[:index] + views[index + 1:]
-
-    def views(self, presets: list[dict], rows: tuple[Row, ...]) -> list[RowView]:
-        return [RowView(r.name, r.source, r.target, r.degree, self.choices_for(presets, r)) for r in rows]
+    def add_row(self, workspace: Workspace | None, request: EditRequest, choice: str) -> Rows:
+        if len(request.attributes) >= MAX_ROWS:
+            raise ValueError(f"at most {MAX_ROWS} attributes at once: remove one first")
+        attributes = list(request.attributes)
+        attributes.append(self.row_for(workspace.presets if workspace else [], choice, len(attributes)))
+        return Rows(attributes, dict(request.degrees))
 
     @staticmethod
-    def add_choices(presets: list[dict], rows: list[RowView]) -> list[str]:
+    def remove_row(request: EditRequest, index: int) -> Rows:
+        attributes = list(request.attributes)
+        removed = attributes.pop(index)
+        return Rows(attributes, {k: v for k, v in request.degrees.items() if k != removed.name})
+
+    @staticmethod
+    def add_choices(presets: list[AttributePreset], attributes: list[Attribute]) -> list[str]:
         """What the "add attribute" menu offers: the presets not in a row yet, then a custom row."""
-        used = {row.name for row in rows}
-        return [p["name"] for p in presets if p["name"] not in used] + [CUSTOM]
+        used = {a.name for a in attributes}
+        return [p.name for p in presets if p.name not in used] + [CUSTOM]
 
     # ----- handlers ---------------------------------------------------------------------------
     @user_errors
     def open_image(self, image: Image.Image | None) -> Opened:
         """A new image: caption it, offer presets, start a fresh workspace (nothing computed yet)."""
         if image is None:
-            return Opened(None, "", [], None, "")
+            return Opened(None, "", Rows([], {}), None, "")
         workspace = Workspace.open(self.backend, self.model, image)
         caption = ""
         if self.captioner is not None:
@@ -173,9 +157,9 @@ class Studio:
             except ValueError as error:  # the image still opens: the user types the prompt
                 gr.Warning(f"could not caption the image ({error}): describe it in the source prompt")
         workspace.presets = self.presets_for(caption)
-        names = [p["name"] for p in workspace.presets]
+        names = [p.name for p in workspace.presets]
         first = FIRST_PRESET if FIRST_PRESET in names else (names[0] if names else CUSTOM)
-        rows = [self.row_for(workspace.presets, first)]
+        rows = Rows([self.row_for(workspace.presets, first)], {})
         note = "" if caption else "_No caption: describe the image in the source prompt._"
         return Opened(workspace, caption, rows, (workspace.image, workspace.image), note)
 
@@ -211,7 +195,7 @@ class Studio:
               progress: Callable[[float, str], None] | None = None) -> Swept:
         """One attribute at several degrees: a strip and an animated GIF (forth and back)."""
         workspace = self._require(workspace)
-        name = sweep.name or (request.rows[0].name if request.rows else "")
+        name = sweep.name or (request.attributes[0].name if request.attributes else "")
         results = workspace.sweep(request, name, sweep.degrees(), progress)
         frames = [r.image for r in results]
         path = self._scratch_path("sweep", ".gif")
@@ -250,15 +234,14 @@ class Studio:
                 raise ValueError("this recipe does not carry its source image: load the image first, "
                                  "then the recipe")
             image = workspace.image
+        if len(recipe.attributes) > MAX_ROWS:
+            raise ValueError(f"this recipe has {len(recipe.attributes)} attributes; the app shows at most {MAX_ROWS}")
         presets = self.presets_for(recipe.source_prompt)
         restored = Workspace.open(self.backend, self.model, image, presets, base_config=recipe.config)
-        rows = tuple(Row(a.name, a.source, a.target, a.degree) for a in recipe.attributes)
-        if len(rows) > MAX_ROWS:
-            raise ValueError(f"this recipe has {len(rows)} attributes; the app shows at most {MAX_ROWS}")
-        request = EditRequest(recipe.source_prompt, rows, recipe.config, live_preview)
+        request = EditRequest(recipe.source_prompt, recipe.attributes, recipe.degrees, recipe.config, live_preview)
         rendered = self._render(restored, request, progress)
-        opened = Opened(restored, recipe.source_prompt, self.views(presets, rows), rendered.comparison,
-                        rendered.stats)
+        opened = Opened(restored, recipe.source_prompt, Rows(list(recipe.attributes), dict(recipe.degrees)),
+                        rendered.comparison, rendered.stats)
         return Restored(opened, recipe.config, rendered)
 
     # ----- conversions ------------------------------------------------------------------------

@@ -12,54 +12,41 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from ems_core import EDIT_PRESETS, Attribute, Backend, EditConfig, EditSession, RenderResult
-from ems_core.images import fit_square, psnr
+from ems_core import EDIT_PRESETS, Attribute, AttributePreset, Backend, EditConfig, EditSession, RenderResult
+from ems_core.images import fit_square
 from ems_core.manipulate import check_degree
-from ems_core.recipe import Recipe, RecipeAttribute
+from ems_core.metrics import psnr
+from ems_core.recipe import Recipe
 from ems_core.session import Progress
 
 
 @dataclass(frozen=True)
-class Row:
-    """One attribute row of the form, as typed: unvalidated (``EditRequest.validate`` reports problems
-    as messages), unlike ``RecipeAttribute``, which validates on construction."""
-
-    name: str
-    source: str
-    target: str
-    degree: float = 0.0
-
-
-@dataclass(frozen=True)
 class EditRequest:
-    """What the form asks for: the prompt, the attribute rows and the settings."""
+    """What the form asks for: the prompt, the attribute rows with their degrees, and the settings.
+
+    Built from whatever the user typed, so nothing is validated on construction: :meth:`validate`
+    reports the first problem.
+    """
 
     prompt: str
-    rows: tuple[Row, ...]
+    attributes: tuple[Attribute, ...]
+    degrees: dict[str, float]  # by attribute name
     config: EditConfig
     live_preview: bool = True
-
-    @property
-    def degrees(self) -> dict[str, float]:
-        return {row.name: row.degree for row in self.rows}
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first problem; called before any session is touched."""
         if not self.prompt.strip():
             raise ValueError("the source prompt is empty: describe the image")
         seen = set()
-        for index, row in enumerate(self.rows, 1):
-            if not row.name:
+        for index, attribute in enumerate(self.attributes, 1):
+            if not attribute.name:
                 raise ValueError(f"attribute row {index} has no name")
-            if row.name in seen:
-                raise ValueError(f"two attribute rows are called {row.name!r}")
-            seen.add(row.name)
-            if not row.source:
-                raise ValueError(f"attribute {row.name!r}: give the source phrase (a part of the prompt)")
-            if not row.target:
-                raise ValueError(f"attribute {row.name!r}: choose or type a target phrase")
-            check_degree(row.name, row.degree)
-            Attribute(row.name, row.source, row.target).target_prompt(self.prompt.strip())
+            if attribute.name in seen:
+                raise ValueError(f"two attribute rows are called {attribute.name!r}")
+            seen.add(attribute.name)
+            attribute.target_prompt(self.prompt.strip())
+            check_degree(attribute.name, self.degrees.get(attribute.name, 0.0))
 
     def preview_config(self) -> EditConfig:
         """The ``"preview"`` preset with this request's start time, guidance and seed."""
@@ -96,7 +83,7 @@ class Workspace:
     backend: Backend
     model: str
     image: Image.Image  # the source, as the model sees it (square, at its resolution)
-    presets: list[dict] = field(default_factory=list)  # attribute presets from the caption
+    presets: list[AttributePreset] = field(default_factory=list)  # attribute presets from the caption
     base_config: EditConfig = EditConfig()  # fields the form does not show come from here (a recipe's)
     full: EditSession | None = None
     preview: EditSession | None = None
@@ -107,7 +94,7 @@ class Workspace:
     result_request: EditRequest | None = None
 
     @classmethod
-    def open(cls, backend: Backend, model: str, image: Image.Image, presets: list[dict] | None = None,
+    def open(cls, backend: Backend, model: str, image: Image.Image, presets: list[AttributePreset] | None = None,
              base_config: EditConfig = EditConfig()) -> "Workspace":
         return cls(backend, model, fit_square(image, backend.info.image_size), list(presets or []), base_config)
 
@@ -124,28 +111,21 @@ class Workspace:
     def _synced(self, which: str, request: EditRequest) -> EditSession:
         """The ``full`` or ``preview`` session with the request's prompt and attributes."""
         request.validate()
-        prompt = request.prompt.strip()
         session = getattr(self, which)
         if session is None:
-            session = EditSession(self.backend, self.image, prompt=prompt)
+            session = EditSession(self.backend, self.image, prompt=request.prompt.strip())
             setattr(self, which, session)
-        elif prompt != session.source_prompt:
-            for name in session.attributes:  # old attributes may not fit the new prompt
-                session.remove_attribute(name)
-            session.set_prompt(prompt)
-        wanted = {row.name: row for row in request.rows}
-        for name in set(session.attributes) - set(wanted):
-            session.remove_attribute(name)
-        for row in request.rows:
-            current = session.attributes.get(row.name)
-            if current is None or (current.source, current.target) != (row.source, row.target):
-                session.set_attribute(row.name, row.source, row.target)
+        session.configure(request.prompt, request.attributes)
         return session
+
+    @staticmethod
+    def _degrees(request: EditRequest) -> dict[str, float]:
+        return {a.name: request.degrees.get(a.name, 0.0) for a in request.attributes}
 
     # ----- actions -------------------------------------------------------------------------------
     def render(self, request: EditRequest, progress: Progress | None = None) -> RenderResult:
         """Full-quality render (slider release); records the first and the latest move."""
-        result = self._synced("full", request).render(request.degrees, request.config, progress)
+        result = self._synced("full", request).render(self._degrees(request), request.config, progress)
         move = Move.of("full", result)
         self.first_move = self.first_move or move
         self.latest_move = move
@@ -157,20 +137,21 @@ class Workspace:
         of this very request is already there (a preview that reaches the queue after its release)."""
         if request == self.result_request:
             return None
-        result = self._synced("preview", request).render(request.degrees, request.preview_config())
+        result = self._synced("preview", request).render(self._degrees(request), request.preview_config())
         self.latest_preview = Move.of("preview", result)
         return result
 
     def sweep(self, request: EditRequest, name: str, degrees: list[float],
               progress: Progress | None = None) -> list[RenderResult]:
         """``name`` at each of ``degrees``, the other attributes at their request degrees, in one batch."""
-        if name not in request.degrees:
-            known = ", ".join(request.degrees) or "none"
+        names = [a.name for a in request.attributes]
+        if name not in names:
+            known = ", ".join(names) or "none"
             raise ValueError(f"no attribute row called {name!r} to sweep (rows: {known})")
         for degree in degrees:
             check_degree(name, degree)
         session = self._synced("full", request)
-        return session.render_batch([{**request.degrees, name: d} for d in degrees], request.config, progress)
+        return session.render_batch([{**self._degrees(request), name: d} for d in degrees], request.config, progress)
 
     def reconstruct(self, request: EditRequest, progress: Progress | None = None) -> tuple[RenderResult, float]:
         """Degree 0, no refinement: the inversion's reconstruction and its PSNR against the source."""
@@ -182,5 +163,5 @@ class Workspace:
         if self.result is None or self.result_request is None:
             raise ValueError("nothing rendered yet: move a slider first")
         request = self.result_request
-        attributes = tuple(RecipeAttribute(row.name, row.source, row.target, row.degree) for row in request.rows)
-        return Recipe(self.model, request.prompt.strip(), attributes, request.config).with_source_image(self.image)
+        recipe = Recipe(self.model, request.prompt.strip(), request.attributes, self._degrees(request), request.config)
+        return recipe.with_source_image(self.image)

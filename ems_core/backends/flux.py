@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
-from transformers import CLIPTextModel, CLIPTokenizer, T5EncoderModel, T5TokenizerFast
+from diffusers import FluxPipeline
 
-from .base import Backend, BackendInfo, PromptEmbedding
-from .sd3 import calculate_shift, fresh_sigmas, place_pipeline, vae_decode, vae_encode_mean, vae_scale_factor
+from ..embeddings import PromptEmbedding
+from .diffusers_adapter import DiffusersBackend, calculate_shift, fresh_sigmas
 
 __all__ = ["FluxBackend", "pack_latents", "unpack_latents", "latent_image_ids"]
 
@@ -44,7 +43,7 @@ def latent_image_ids(height: int, width: int, device: torch.device, dtype: torch
     return ids.reshape(-1, 3).to(device=device, dtype=dtype)
 
 
-class FluxBackend(Backend):
+class FluxBackend(DiffusersBackend):
     """FLUX.1 (dev or schnell) from diffusers components, following ``FluxPipeline`` exactly.
 
     * prompts: T5 tokens ``(B, max_sequence_length, 4096)`` and the CLIP-L pooled output ``(B, 768)``
@@ -57,100 +56,43 @@ class FluxBackend(Backend):
     * ``sigmas(n)``: ``linspace(1, 1/n, n)`` shifted with the resolution-dependent ``mu`` of
       ``info.image_size`` (or of an optional ``height``/``width``), then 0: what ``FluxPipeline`` uses.
 
-    Tensors passed in are moved to the backend's device and dtype; ``encode_image``, ``decode_latent`` and
-    ``velocity`` return results on the device and in the dtype of their input.
-
-    Args:
-        transformer, scheduler, vae, text_encoder, tokenizer, text_encoder_2, tokenizer_2: the
-            ``FluxPipeline`` components (CLIP = ``text_encoder``, T5 = ``text_encoder_2``).
-        name: preset name, hub id or folder, reported in ``info``.
-        device, dtype: where and in which precision the models run.
-        cpu_offload: keep models on the CPU, each moved to ``device`` while it runs (accelerators only).
-        max_sequence_length: T5 tokens per prompt (512 for dev, 256 for schnell).
-        embedded_guidance: guidance value fed to the guidance embedding (guidance-distilled models).
-        image_size: default square resolution (default 1024 for 8x VAEs, i.e. 128 latent cells).
-        default_steps, default_guidance: defaults reported in ``info`` (``None``: 28 steps for dev and 4
-            for schnell; guidance 1).
+    Components (keywords): ``transformer, scheduler, vae, text_encoder, tokenizer, text_encoder_2,
+    tokenizer_2`` (CLIP = ``text_encoder``, T5 = ``text_encoder_2``). Options as in
+    :class:`~ems_core.backends.diffusers_adapter.DiffusersBackend`; here ``max_sequence_length`` defaults
+    to 512 (dev; schnell reads 256), ``default_steps`` to 28 for dev and 4 for schnell, ``default_guidance``
+    to 1, and ``embedded_guidance`` (3.5) is the value fed to a guidance-distilled model's embedding.
+    The default image size is 1024 for 8x VAEs (128 latent cells).
     """
 
     family = "flux"
+    pipeline_class = FluxPipeline
 
-    def __init__(
-        self,
-        transformer: FluxTransformer2DModel,
-        scheduler: FlowMatchEulerDiscreteScheduler,
-        vae: AutoencoderKL,
-        text_encoder: CLIPTextModel,
-        tokenizer: CLIPTokenizer,
-        text_encoder_2: T5EncoderModel,
-        tokenizer_2: T5TokenizerFast,
-        *,
-        name: str = "flux",
-        device: str | torch.device = "cpu",
-        dtype: torch.dtype = torch.float32,
-        cpu_offload: bool = False,
-        max_sequence_length: int = 512,
-        embedded_guidance: float = 3.5,
-        image_size: int | None = None,
-        default_steps: int | None = None,
-        default_guidance: float = 1.0,
-        notes: str = "",
-    ) -> None:
-        self.device = torch.device(device)
-        self.dtype = dtype
-        self.max_sequence_length = max_sequence_length
-        self.transformer = transformer
-        self.scheduler = scheduler
-        self.vae = vae
-        # Used for ``encode_prompt`` and offload hooks only; never called (its __call__ stores state).
-        self._pipeline = FluxPipeline(
-            transformer=transformer,
-            scheduler=scheduler,
-            vae=vae,
-            text_encoder=text_encoder,
-            tokenizer=tokenizer,
-            text_encoder_2=text_encoder_2,
-            tokenizer_2=tokenizer_2,
-        )
-        place_pipeline(self._pipeline, self.device, dtype, cpu_offload)
-        self.vae_scale_factor = vae_scale_factor(vae)
-        self.guidance_embeds = bool(transformer.config.guidance_embeds)
+    def __init__(self, *, max_sequence_length: int = 512, embedded_guidance: float = 3.5,
+                 default_steps: int | None = None, default_guidance: float = 1.0, **options: Any) -> None:
+        self.guidance_embeds = bool(options["transformer"].config.guidance_embeds)
         self.embedded_guidance = embedded_guidance if self.guidance_embeds else None
-        size = image_size or 128 * self.vae_scale_factor
-        if size % (2 * self.vae_scale_factor):
-            raise ValueError(f"Flux image size must be a multiple of {2 * self.vae_scale_factor}, got {size}")
-        steps = default_steps or (28 if self.guidance_embeds else 4)
-        self.info = BackendInfo(
-            name=name,
-            family=self.family,
-            image_size=size,
-            default_steps=steps,
-            default_guidance=default_guidance,
-            notes=notes,
-            extras={
-                "latent_channels": vae.config.latent_channels,
-                "vae_scale_factor": self.vae_scale_factor,
-                "max_sequence_length": max_sequence_length,
-                "embedded_guidance": self.embedded_guidance,
-                "guidance_distilled": self.guidance_embeds,
-                "transformer_calls_per_velocity": 1,
-                "cpu_offload": cpu_offload and self.device.type != "cpu",
-            },
-        )
+        super().__init__(max_sequence_length=max_sequence_length,
+                         default_steps=default_steps or (28 if self.guidance_embeds else 4),
+                         default_guidance=default_guidance, **options)
+        if self.info.image_size % (2 * self.vae_scale_factor):
+            raise ValueError(f"Flux image size must be a multiple of {2 * self.vae_scale_factor}, "
+                             f"got {self.info.image_size}")
 
     @classmethod
-    def from_pipeline(cls, pipeline: FluxPipeline, **options: Any) -> "FluxBackend":
-        """Wrap the components of a loaded pipeline (``options`` as in the constructor)."""
-        names = ("transformer", "scheduler", "vae", "text_encoder", "tokenizer", "text_encoder_2",
-                 "tokenizer_2")
-        return cls(**{k: pipeline.components.get(k) for k in names}, **options)
+    def recommended_options(cls, transformer_config: Any) -> dict[str, Any]:
+        """FLUX.1-dev (guidance embedding) reads 512 T5 tokens, FLUX.1-schnell 256."""
+        return {"max_sequence_length": 512 if transformer_config.guidance_embeds else 256}
+
+    def _default_image_size(self) -> int:
+        return 128 * self.vae_scale_factor
+
+    def _extra_info(self, components: dict[str, Any]) -> dict[str, Any]:
+        return {"embedded_guidance": self.embedded_guidance, "guidance_distilled": self.guidance_embeds}
 
     def encode_prompt(self, prompts: list[str]) -> PromptEmbedding:
         """``FluxPipeline.encode_prompt``: T5 tokens and CLIP pooled output (text ids are all zero)."""
-        if isinstance(prompts, str):
-            prompts = [prompts]
         tokens, pooled, _ = self._pipeline.encode_prompt(
-            prompt=list(prompts),
+            prompt=[prompts] if isinstance(prompts, str) else list(prompts),
             prompt_2=None,
             device=self.device,
             num_images_per_prompt=1,
@@ -160,12 +102,6 @@ class FluxBackend(Backend):
             tokens.to(device=self.device, dtype=self.dtype),  # (B, max_sequence_length, D)
             pooled.to(device=self.device, dtype=self.dtype),  # (B, P)
         )
-
-    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
-        return vae_encode_mean(self.vae, images, self.device, self.dtype)
-
-    def decode_latent(self, latents: torch.Tensor) -> torch.Tensor:
-        return vae_decode(self.vae, latents, self.device, self.dtype)
 
     def velocity(self, latents: torch.Tensor, t: torch.Tensor, embedding: PromptEmbedding) -> torch.Tensor:
         """Pack ``z_t``, call the transformer with ``timestep = t`` (it scales by 1000 itself), the
@@ -191,19 +127,12 @@ class FluxBackend(Backend):
         v = unpack_latents(packed_v, height, width)  # (B, C, h, w)
         return v.to(device=latents.device, dtype=latents.dtype)
 
-    def latent_shape(self, height: int | None = None, width: int | None = None) -> tuple[int, int, int]:
-        """``(C, h, w)`` from the VAE config (no probe encode, which costs a full VAE pass at 1024 px)."""
-        size = self.info.image_size
-        return (self.vae.config.latent_channels, (height or size) // self.vae_scale_factor,
-                (width or size) // self.vae_scale_factor)
-
     def sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
         """``FluxPipeline``'s schedule: ``linspace(1, 1/n, n)`` shifted with the ``mu`` of the image
         sequence length at ``height x width`` pixels (default ``info.image_size`` square)."""
         if num_steps < 1:
             raise ValueError(f"num_steps must be >= 1, got {num_steps}")
-        cells = 2 * self.vae_scale_factor  # pixels per packed token side
-        seq_len = ((height or self.info.image_size) // cells) * ((width or self.info.image_size) // cells)
+        seq_len = self._sequence_length(height, width, 2 * self.vae_scale_factor)
         mu = calculate_shift(seq_len, self.scheduler.config, default_max_shift=1.15)
         if self.scheduler.config.get("use_flow_sigmas", False):  # the pipeline then lets the scheduler choose
             return fresh_sigmas(self.scheduler.config, num_steps, mu=mu)

@@ -1,7 +1,8 @@
 """Load a real SD3 / SD3.5 or FLUX.1 model (diffusers hub id or local folder) as a backend.
 
-The pipeline class recorded in ``model_index.json`` picks the adapter: ``StableDiffusion3Pipeline`` ->
-:class:`~ems_core.backends.sd3.SD3Backend`, ``FluxPipeline`` -> :class:`~ems_core.backends.flux.FluxBackend`.
+The pipeline class recorded in ``model_index.json`` picks the adapter (:data:`PIPELINE_ADAPTERS`):
+``StableDiffusion3Pipeline`` -> :class:`~ems_core.backends.sd3.SD3Backend`, ``FluxPipeline`` ->
+:class:`~ems_core.backends.flux.FluxBackend`.
 Anything else, and any folder or hub id that cannot be read, raises a ``ValueError`` in one sentence.
 """
 
@@ -12,24 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from diffusers import DiffusionPipeline, FluxPipeline, StableDiffusion3Pipeline
+from diffusers import DiffusionPipeline
 
-from . import PRESETS
-from .base import Backend
+from .diffusers_adapter import DiffusersBackend
 from .flux import FluxBackend
 from .sd3 import SD3Backend
 
-__all__ = ["SUPPORTED_PIPELINES", "load_pretrained", "pipeline_class_name", "default_dtype"]
+__all__ = ["PIPELINE_ADAPTERS", "load_pretrained", "pipeline_class_name", "default_dtype"]
 
-#: ``model_index.json`` ``_class_name`` -> what it is, for error messages.
-SUPPORTED_PIPELINES: dict[str, str] = {
-    "StableDiffusion3Pipeline": "SD3 / SD3.5",
-    "FluxPipeline": "FLUX.1",
+#: ``model_index.json`` ``_class_name`` -> the adapter that wraps that pipeline's components.
+PIPELINE_ADAPTERS: dict[str, type[DiffusersBackend]] = {
+    "StableDiffusion3Pipeline": SD3Backend,
+    "FluxPipeline": FluxBackend,
 }
 
 
 def _help() -> str:
-    return (f"use a preset ({', '.join(PRESETS)}) or a diffusers folder or hub id of an SD3/SD3.5 "
+    from .registry import registered_backends
+
+    presets = ", ".join(name for name in registered_backends() if "/" not in name)
+    return (f"use a preset ({presets}) or a diffusers folder or hub id of an SD3/SD3.5 "
             f"(StableDiffusion3Pipeline) or FLUX.1 (FluxPipeline) model")
 
 
@@ -62,21 +65,13 @@ def pipeline_class_name(name_or_path: str) -> str:
     return str(config.get("_class_name", ""))
 
 
-def _sd3_defaults(name: str, transformer_config: Any) -> dict[str, Any]:
-    """Recommended steps and guidance: SD3 medium 28 / 7.0, SD3.5 (RMS qk-norm) 28 / 3.5, turbo 4 / 1."""
-    if "turbo" in name.lower():
-        return {"default_steps": 4, "default_guidance": 1.0}
-    if transformer_config.get("qk_norm"):
-        return {"default_steps": 28, "default_guidance": 3.5}
-    return {"default_steps": 28, "default_guidance": 7.0}
-
-
 def load_pretrained(
     name_or_path: str,
     device: str | torch.device = "cpu",
     dtype: torch.dtype | None = None,
     cpu_offload: bool = False,
-) -> Backend:
+    **defaults: Any,
+) -> DiffusersBackend:
     """Load an SD3/SD3.5 or FLUX.1 diffusers model by hub id or local folder.
 
     Args:
@@ -85,6 +80,7 @@ def load_pretrained(
         device: device the models run on.
         dtype: weights dtype; ``None`` is float32 on CPU and bfloat16 elsewhere.
         cpu_offload: keep models on the CPU and move each to ``device`` only while it runs.
+        defaults: adapter options that override the adapter's ``recommended_options`` (``default_steps``, ...).
 
     Raises:
         ValueError: the model cannot be found or read, or is not an SD3 or Flux pipeline.
@@ -92,20 +88,16 @@ def load_pretrained(
     device = torch.device(device)
     dtype = dtype or default_dtype(device)
     class_name = pipeline_class_name(name_or_path)
-    if class_name not in SUPPORTED_PIPELINES:
+    adapter = PIPELINE_ADAPTERS.get(class_name)
+    if adapter is None:
         kind = class_name or "pipeline of unknown class"
         raise ValueError(f"Model {name_or_path!r} is a {kind}, which EMS Studio does not support; {_help()}.")
-    pipeline_class = StableDiffusion3Pipeline if class_name == "StableDiffusion3Pipeline" else FluxPipeline
     try:
-        pipeline = pipeline_class.from_pretrained(name_or_path, dtype=dtype)
+        pipeline = adapter.pipeline_class.from_pretrained(name_or_path, dtype=dtype)
     except OSError as err:  # missing or unreadable weights
         reason = (str(err).splitlines() or [type(err).__name__])[0]
         raise ValueError(f"Model {name_or_path!r} could not be loaded as a {class_name} ({reason}); "
                          f"{_help()}.") from err
-    options = {"name": name_or_path, "device": device, "dtype": dtype, "cpu_offload": cpu_offload}
-    if class_name == "StableDiffusion3Pipeline":
-        defaults = _sd3_defaults(name_or_path, pipeline.transformer.config)
-        return SD3Backend.from_pipeline(pipeline, **options, **defaults)
-    # FLUX.1-dev (guidance embedding) reads 512 T5 tokens, FLUX.1-schnell 256.
-    max_sequence_length = 512 if pipeline.transformer.config.guidance_embeds else 256
-    return FluxBackend.from_pipeline(pipeline, **options, max_sequence_length=max_sequence_length)
+    options = {**adapter.recommended_options(pipeline.transformer.config), **defaults}
+    return adapter.from_pipeline(pipeline, name=name_or_path, device=device, dtype=dtype, cpu_offload=cpu_offload,
+                                 **options)

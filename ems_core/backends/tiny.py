@@ -1,4 +1,4 @@
-"""Tiny randomly initialised SD3 and Flux components, built from config (no download).
+"""Tiny randomly initialised SD3, Flux and bundled-model components, built from config (no download).
 
 The components follow diffusers' own fast tests (``torch.manual_seed(seed)`` before each component,
 ``SD3Transformer2DModel(num_layers=1, attention_head_dim=8, ...)``,
@@ -13,9 +13,10 @@ unigram ``T5TokenizerFast`` over the same words plus single characters (other ch
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import Counter
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import torch
 from diffusers import (
@@ -35,8 +36,11 @@ from transformers import (
     T5TokenizerFast,
 )
 
+from ..world.model import TINY_TEST_CONFIG, WordTokenizer, WorldAutoencoder, build_text_encoder, build_transformer
+from .diffusers_adapter import DiffusersBackend
 from .flux import FluxBackend
 from .sd3 import SD3Backend
+from .world import WorldBackend
 
 __all__ = [
     "TINY_WORDS",
@@ -48,6 +52,8 @@ __all__ = [
     "tiny_flux_components",
     "tiny_random_sd3",
     "tiny_random_flux",
+    "tiny_random_world",
+    "seeded",
 ]
 
 #: Default square image size of both tiny presets. The tiny VAE does not downsample
@@ -79,6 +85,18 @@ TINY_WORDS: tuple[str, ...] = tuple(
     holding eating playing sleeping flying swimming jumping
     """.split()
 )
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Build modules from config with seeded initial weights, leaving torch's global RNG as it was.
+
+    Module constructors draw from the global generator (as in diffusers' own tests, which call
+    ``torch.manual_seed`` first); forking it keeps the caller's random stream untouched.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def _merge_pair(symbols: list[str], pair: tuple[str, str]) -> list[str]:
@@ -192,48 +210,33 @@ def _tiny_vae(latent_channels: int) -> AutoencoderKL:
     )
 
 
+def _seeded_eval(seed: int, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+    """``build()`` with weights seeded by ``seed`` (see :func:`seeded`), in eval mode."""
+    with seeded(seed):
+        return build().eval()
+
+
 def tiny_sd3_components(seed: int = 0) -> dict[str, Any]:
     """Keyword arguments for ``StableDiffusion3Pipeline(**components)``: tiny random SD3 with T5.
 
     The scheduler is SD3's (``shift=3.0``); the models are in eval mode.
     """
-    torch.manual_seed(seed)
-    transformer = SD3Transformer2DModel(
-        sample_size=TINY_IMAGE_SIZE,
-        patch_size=1,
-        in_channels=4,
-        num_layers=1,
-        attention_head_dim=8,
-        num_attention_heads=4,
-        caption_projection_dim=32,
-        joint_attention_dim=32,
-        pooled_projection_dim=64,
-        out_channels=4,
-    )
     tokenizer, tokenizer_2, tokenizer_3 = tiny_clip_tokenizer(), tiny_clip_tokenizer(), tiny_t5_tokenizer()
-    torch.manual_seed(seed)
-    text_encoder = CLIPTextModelWithProjection(_clip_config(tokenizer))
-    torch.manual_seed(seed)
-    text_encoder_2 = CLIPTextModelWithProjection(_clip_config(tokenizer_2))
-    torch.manual_seed(seed)
-    text_encoder_3 = _t5_encoder(tokenizer_3, d_model=32)
-    torch.manual_seed(seed)
-    vae = _tiny_vae(latent_channels=4)
-    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0)
-    components = {
+    transformer = _seeded_eval(seed, lambda: SD3Transformer2DModel(
+        sample_size=TINY_IMAGE_SIZE, patch_size=1, in_channels=4, num_layers=1, attention_head_dim=8,
+        num_attention_heads=4, caption_projection_dim=32, joint_attention_dim=32, pooled_projection_dim=64,
+        out_channels=4))
+    return {
         "transformer": transformer,
-        "scheduler": scheduler,
-        "vae": vae,
-        "text_encoder": text_encoder,
+        "scheduler": FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0),
+        "vae": _seeded_eval(seed, lambda: _tiny_vae(latent_channels=4)),
+        "text_encoder": _seeded_eval(seed, lambda: CLIPTextModelWithProjection(_clip_config(tokenizer))),
         "tokenizer": tokenizer,
-        "text_encoder_2": text_encoder_2,
+        "text_encoder_2": _seeded_eval(seed, lambda: CLIPTextModelWithProjection(_clip_config(tokenizer_2))),
         "tokenizer_2": tokenizer_2,
-        "text_encoder_3": text_encoder_3,
+        "text_encoder_3": _seeded_eval(seed, lambda: _t5_encoder(tokenizer_3, d_model=32)),
         "tokenizer_3": tokenizer_3,
     }
-    for module in (transformer, vae, text_encoder, text_encoder_2, text_encoder_3):
-        module.eval()
-    return components
 
 
 def tiny_flux_components(seed: int = 0, guidance_embeds: bool = True) -> dict[str, Any]:
@@ -242,74 +245,47 @@ def tiny_flux_components(seed: int = 0, guidance_embeds: bool = True) -> dict[st
     Four latent channels packed 2x2 into 16 transformer channels; FLUX.1's scheduler configuration
     (resolution-dependent shift); ``guidance_embeds=True`` is FLUX.1-dev-like, ``False`` schnell-like.
     """
-    torch.manual_seed(seed)
-    transformer = FluxTransformer2DModel(
-        patch_size=1,
-        in_channels=16,
-        num_layers=1,
-        num_single_layers=1,
-        attention_head_dim=16,
-        num_attention_heads=2,
-        joint_attention_dim=32,
-        pooled_projection_dim=32,
-        guidance_embeds=guidance_embeds,
-        axes_dims_rope=[4, 4, 8],
-    )
     tokenizer, tokenizer_2 = tiny_clip_tokenizer(), tiny_t5_tokenizer()
-    torch.manual_seed(seed)
-    text_encoder = CLIPTextModel(_clip_config(tokenizer))
-    torch.manual_seed(seed)
-    text_encoder_2 = _t5_encoder(tokenizer_2, d_model=32)
-    torch.manual_seed(seed)
-    vae = _tiny_vae(latent_channels=4)
+    transformer = _seeded_eval(seed, lambda: FluxTransformer2DModel(
+        patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16,
+        num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, guidance_embeds=guidance_embeds,
+        axes_dims_rope=[4, 4, 8]))
     scheduler = FlowMatchEulerDiscreteScheduler(
-        num_train_timesteps=1000,
-        shift=3.0,
-        use_dynamic_shifting=True,
-        base_shift=0.5,
-        max_shift=1.15,
-        base_image_seq_len=256,
-        max_image_seq_len=4096,
-    )
-    components = {
+        num_train_timesteps=1000, shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15,
+        base_image_seq_len=256, max_image_seq_len=4096)
+    return {
         "transformer": transformer,
         "scheduler": scheduler,
-        "vae": vae,
-        "text_encoder": text_encoder,
+        "vae": _seeded_eval(seed, lambda: _tiny_vae(latent_channels=4)),
+        "text_encoder": _seeded_eval(seed, lambda: CLIPTextModel(_clip_config(tokenizer))),
         "tokenizer": tokenizer,
-        "text_encoder_2": text_encoder_2,
+        "text_encoder_2": _seeded_eval(seed, lambda: _t5_encoder(tokenizer_2, d_model=32)),
         "tokenizer_2": tokenizer_2,
     }
-    for module in (transformer, vae, text_encoder, text_encoder_2):
-        module.eval()
-    return components
 
 
-def tiny_random_sd3(
-    device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, seed: int = 0
-) -> SD3Backend:
+def _tiny_backend(backend_class: type[DiffusersBackend], components: dict[str, Any], name: str,
+                  device: str | torch.device, dtype: torch.dtype | None) -> DiffusersBackend:
+    return backend_class(**components, name=name, device=device, dtype=dtype or torch.float32,
+                         max_sequence_length=TINY_MAX_SEQUENCE_LENGTH, image_size=TINY_IMAGE_SIZE,
+                         notes=f"{name}: tiny random components (smoke tests only, images are noise)")
+
+
+def tiny_random_sd3(device: str | torch.device = "cpu", dtype: torch.dtype | None = None, seed: int = 0) -> SD3Backend:
     """The ``tiny-random-sd3`` preset: :func:`tiny_sd3_components` behind :class:`SD3Backend` (32 px)."""
-    return SD3Backend(
-        **tiny_sd3_components(seed),
-        name="tiny-random-sd3",
-        device=device,
-        dtype=dtype,
-        max_sequence_length=TINY_MAX_SEQUENCE_LENGTH,
-        image_size=TINY_IMAGE_SIZE,
-        notes="tiny random SD3 components (smoke tests only, images are noise)",
-    )
+    return _tiny_backend(SD3Backend, tiny_sd3_components(seed), "tiny-random-sd3", device, dtype)
 
 
-def tiny_random_flux(
-    device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, seed: int = 0
-) -> FluxBackend:
+def tiny_random_flux(device: str | torch.device = "cpu", dtype: torch.dtype | None = None, seed: int = 0) -> FluxBackend:
     """The ``tiny-random-flux`` preset: :func:`tiny_flux_components` behind :class:`FluxBackend` (32 px)."""
-    return FluxBackend(
-        **tiny_flux_components(seed),
-        name="tiny-random-flux",
-        device=device,
-        dtype=dtype,
-        max_sequence_length=TINY_MAX_SEQUENCE_LENGTH,
-        image_size=TINY_IMAGE_SIZE,
-        notes="tiny random Flux components (smoke tests only, images are noise)",
-    )
+    return _tiny_backend(FluxBackend, tiny_flux_components(seed), "tiny-random-flux", device, dtype)
+
+
+def tiny_random_world(device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
+                      seed: int = 0) -> WorldBackend:
+    """The ``tiny-random-world`` preset: the bundled architecture at test size, random weights."""
+    tokenizer = WordTokenizer.for_world(TINY_TEST_CONFIG.max_tokens)
+    return WorldBackend(_seeded_eval(seed, lambda: build_transformer(TINY_TEST_CONFIG)),
+                        _seeded_eval(seed + 1, lambda: build_text_encoder(TINY_TEST_CONFIG, tokenizer)),
+                        tokenizer, _seeded_eval(seed + 2, lambda: WorldAutoencoder(hidden=16)),
+                        name="tiny-random-world", device=device, dtype=dtype or torch.float32)

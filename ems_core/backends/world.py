@@ -9,24 +9,32 @@ import torch
 from diffusers import SD3Transformer2DModel
 from transformers import CLIPTextModelWithProjection
 
-from ..sampling import shifted_sigmas
+from ..embeddings import PromptEmbedding
+from ..extract.captioners import Captioner
+from ..sampling.schedules import shifted_sigmas
 from ..world.model import WordTokenizer, WorldAutoencoder, encode_text
-from .base import Backend, BackendInfo, PromptEmbedding
+from .contract import Backend, BackendInfo
+
+__all__ = ["BUNDLED_MODEL_DIR", "WorldBackend", "load_world_backend"]
 
 BUNDLED_MODEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "world-model"
 
 
 class WorldBackend(Backend):
-    """MMDiT (``SD3Transformer2DModel``) + CLIP text encoder + ``WorldAutoencoder`` on 64x64 scenes."""
+    """MMDiT (``SD3Transformer2DModel``) + CLIP text encoder + ``WorldAutoencoder`` on 64x64 scenes.
+
+    Latents are ``(B, 8, 16, 16)`` (the autoencoder's ``latent_channels`` at a 4x reduction); the
+    transformer's position embedding covers exactly that grid, so the model works at 64x64 only.
+    """
 
     def __init__(self, transformer: SD3Transformer2DModel, text_encoder: CLIPTextModelWithProjection,
                  tokenizer: WordTokenizer, autoencoder: WorldAutoencoder, name: str = "world",
-                 sampling_shift: float = 1.0, device: torch.device = torch.device("cpu"),
+                 sampling_shift: float = 1.0, device: str | torch.device = "cpu",
                  dtype: torch.dtype = torch.float32):
-        self.device, self.dtype = device, dtype
-        self.transformer = _placed(transformer, device, dtype)
-        self.text_encoder = _placed(text_encoder, device, dtype)
-        self.autoencoder = _placed(autoencoder, device, dtype)
+        self.device, self.dtype = torch.device(device), dtype
+        self.transformer = _placed(transformer, self.device, dtype)
+        self.text_encoder = _placed(text_encoder, self.device, dtype)
+        self.autoencoder = _placed(autoencoder, self.device, dtype)
         self.tokenizer = tokenizer
         self.sampling_shift = sampling_shift
         # Guidance 4 for generation (model card); 2 for edits, chosen by benchmarks/edit_grid.py.
@@ -39,22 +47,35 @@ class WorldBackend(Backend):
         return PromptEmbedding(tokens, pooled)
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
-        return self.autoencoder.encode(images.to(self.device, self.dtype))  # (B, 4, 16, 16)
+        latents = self.autoencoder.encode(images.to(self.device, self.dtype))  # (B, 8, 16, 16)
+        return latents.to(images.device, images.dtype)
 
     def decode_latent(self, latents: torch.Tensor) -> torch.Tensor:
-        return self.autoencoder.decode(latents.to(self.device, self.dtype))  # (B, 3, 64, 64)
+        images = self.autoencoder.decode(latents.to(self.device, self.dtype))  # (B, 3, 64, 64)
+        return images.to(latents.device, latents.dtype)
 
     def velocity(self, latents: torch.Tensor, t: torch.Tensor, embedding: PromptEmbedding) -> torch.Tensor:
-        return self.transformer(
+        v = self.transformer(
             hidden_states=latents.to(self.device, self.dtype), timestep=t.to(self.device, self.dtype) * 1000,
             encoder_hidden_states=embedding.tokens.to(self.dtype), pooled_projections=embedding.pooled.to(self.dtype),
-        ).sample
+        ).sample  # (B, 8, 16, 16)
+        return v.to(latents.device, latents.dtype)
 
-    def sigmas(self, num_steps: int) -> torch.Tensor:
+    def sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
+        """The shifted linear schedule (one resolution, so ``height``/``width`` change nothing)."""
         return shifted_sigmas(num_steps, self.sampling_shift)
 
     def latent_shape(self, height: int | None = None, width: int | None = None) -> tuple[int, int, int]:
-        return (self.autoencoder.config.latent_channels, 16, 16)
+        size = self.info.image_size
+        if (height or size, width or size) != (size, size):
+            raise ValueError(f"the bundled model works at {size}x{size} only, not {height}x{width}")
+        factor = self.autoencoder.config.factor
+        return (self.autoencoder.config.latent_channels, size // factor, size // factor)
+
+    def default_captioner(self) -> Captioner:
+        from ..world.captioner import WorldCaptioner
+
+        return WorldCaptioner()
 
 
 def _placed(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
@@ -64,7 +85,7 @@ def _placed(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -
     return module.to(device=device).eval().requires_grad_(False)
 
 
-def load_world_backend(folder: str | Path | None = None, device: torch.device = torch.device("cpu"),
+def load_world_backend(folder: str | Path | None = None, device: str | torch.device = "cpu",
                        dtype: torch.dtype | None = None) -> WorldBackend:
     """Load the bundled model from ``folder`` (default ``assets/world-model``), offline."""
     folder = Path(folder) if folder is not None else BUNDLED_MODEL_DIR

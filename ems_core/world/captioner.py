@@ -11,13 +11,14 @@ import re
 
 from PIL import Image
 
+from ..extract import AttributePreset, Captioner
 from .oracle import Measurement, measure
 from .scene import BACKGROUNDS, COLOURS, IMAGE_SIZE, SHAPES, SIZE_BANDS, X_BANDS, Y_BANDS, parse_caption
 
 __all__ = ["WorldCaptioner", "attribute_presets"]
 
 
-class WorldCaptioner:
+class WorldCaptioner(Captioner):
     """Caption world images by measuring them (no model, deterministic, a few ms per image).
 
     Example:
@@ -45,6 +46,13 @@ class WorldCaptioner:
         """
         return self.measure(image).caption
 
+    def attribute_presets(self, caption: str) -> list[AttributePreset]:
+        """:func:`attribute_presets` of ``caption``; none for a prompt the world's grammar does not parse."""
+        try:
+            return attribute_presets(caption)
+        except ValueError:
+            return []
+
 
 _SLOTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # (UI attribute name, parse_caption key, the words of that slot)
@@ -57,10 +65,10 @@ _SLOTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def attribute_presets(caption: str) -> list[dict]:
+def attribute_presets(caption: str) -> list[AttributePreset]:
     """One editable attribute per caption slot, in caption order.
 
-    Each entry is ``{"name", "source", "choices"}``: ``source`` is the phrase exactly as written in
+    Each entry has a ``name``, a ``source`` phrase exactly as written in
     ``caption`` (so ``caption.replace(source, choice, 1)`` performs the edit) and ``choices`` are the
     other words of the slot. The background's phrases include the word ``background``
     (``"white background"`` -> ``"black background"``) so they never clash with an object colour.
@@ -71,7 +79,7 @@ def attribute_presets(caption: str) -> list[dict]:
 
     Example:
         >>> attribute_presets("a large red circle at the top left on a white background")[1]
-        {'name': 'colour', 'source': 'red', 'choices': ['orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink']}
+        AttributePreset(name='colour', source='red', choices=('orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink'))
     """
     words = parse_caption(caption)
     presets = []
@@ -81,9 +89,6 @@ def attribute_presets(caption: str) -> list[dict]:
         if match is None:  # parse_caption found it, so only odd spacing/punctuation can get here
             raise ValueError(f"cannot locate the {name} word {words[key]!r} in caption {caption!r}")
         template = "{} background" if key == "background" else "{}"
-        presets.append({
-            "name": name,
-            "source": match.group(0),
-            "choices": [template.format(word) for word in vocabulary if word != words[key]],
-        })
+        choices = tuple(template.format(word) for word in vocabulary if word != words[key])
+        presets.append(AttributePreset(name, match.group(0), choices))
     return presets

@@ -33,6 +33,7 @@ from typing import Iterable, Union
 import numpy as np
 from PIL import Image
 
+from ..metrics import agreement as metrics_agreement
 from .scene import BACKGROUNDS, COLOURS, SHAPES, Scene, caption_of, parse_caption, render
 
 __all__ = ["ATTRIBUTES", "Measurement", "agreement", "measure", "measure_batch"]
@@ -298,5 +299,4 @@ def agreement(expected: Union[Scene, dict, str], measurement: Measurement) -> di
         words = parse_caption(expected)
     else:
         words = dict(expected)
-    measured = measurement.words
-    return {name: measured[name] == words[name] for name in ATTRIBUTES}
+    return metrics_agreement(words, measurement.words, ATTRIBUTES)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from diffusers import FluxPipeline
 
-from ems_core.backends.base import PromptEmbedding
+from ems_core.embeddings import PromptEmbedding
 from ems_core.backends.flux import FluxBackend, pack_latents, unpack_latents
 from ems_core.backends.tiny import (
     TINY_IMAGE_SIZE,

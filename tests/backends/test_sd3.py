@@ -6,7 +6,7 @@ import pytest
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler, StableDiffusion3Pipeline
 
-from ems_core.backends.base import PromptEmbedding
+from ems_core.embeddings import PromptEmbedding
 from ems_core.backends.sd3 import SD3Backend
 from ems_core.backends.tiny import (
     TINY_IMAGE_SIZE,

@@ -24,8 +24,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ems_core import EditConfig, EditSession, load_backend
-from ems_core.recipe import read_recipe
+from ems_core import Attribute, EditConfig, EditSession, load_backend
+from ems_core.recipe import Recipe, read_recipe
 
 pytestmark = pytest.mark.browser
 
@@ -140,9 +140,9 @@ class StudioPage:
         number.fill(str(degree))
         number.press("Tab")
 
-    def wait_for_move(self, degree: float) -> dict[str, list[str]]:
-        """Wait until the stats show a full-quality move at ``degree``; returns the table by row label."""
-        cell = f"colour {degree:+.2f}"
+    def wait_for_move(self, degree: float, name: str = "colour") -> dict[str, list[str]]:
+        """Wait until the stats show a full-quality move of ``name`` at ``degree``; returns the table by row label."""
+        cell = f"{name} {degree:+.2f}"
         self.page.wait_for_function(
             """cell => [...document.querySelectorAll('#stats tr')].some(
                    tr => tr.cells[0].innerText.trim() === 'latest move' && tr.cells[1].innerText.trim() === cell)""",
@@ -160,6 +160,11 @@ class StudioPage:
         images = self.page.locator("#comparison img")
         return tuple(np.asarray(Image.open(io.BytesIO(self.fetch(images.nth(i).get_attribute("src")))).convert("RGB"))
                      for i in (0, 1))
+
+    def load_recipe(self, path: Path) -> None:
+        with self.page.expect_file_chooser() as chooser:
+            self.page.locator("#load-recipe").click()
+        chooser.value.set_files(str(path))
 
     def downloaded_png(self) -> bytes:
         links = self.page.locator("#downloads a").evaluate_all("links => links.map(a => a.href)")
@@ -213,9 +218,7 @@ def test_edit_in_the_browser_matches_the_python_api(app_url, browser, backend):
     # a new user loads the downloaded PNG: image, prompt, row and degree come back, same pixels
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     restored = StudioPage(context.new_page(), app_url)
-    with restored.page.expect_file_chooser() as chooser:
-        restored.page.locator("#load-recipe").click()
-    chooser.value.set_files(str(png))
+    restored.load_recipe(png)
     restored.wait_for_move(0.5)
     expect(restored.page.locator("#prompt textarea")).to_have_value(recipe.source_prompt)
     expect(restored.page.locator("#row0-target input")).to_have_value("blue")
@@ -246,3 +249,28 @@ def test_two_users_editing_at_once_never_see_each_others_images(app_url, browser
     pages["blue-square"].page.screenshot(path=str(ARTIFACTS / "browser-second-user.png"), full_page=True)
     for page in pages.values():
         page.page.context.close()
+
+
+def test_a_whole_target_prompt_round_trips_through_the_page(app_url, browser, backend):
+    """A recipe whose attribute is a whole target prompt loads into a row, renders, and downloads unchanged."""
+    source = Image.open(next(p for p in EXAMPLES if p.stem == "red-circle")).convert("RGB")
+    prompt = "a large red circle at the middle center on a white background"
+    whole = Attribute("scene", "", "a small blue star at the top left on a black background", full_prompt=True)
+    config = EditConfig(steps=backend.info.default_steps, guidance=backend.info.default_edit_guidance)
+    recipe = Recipe(MODEL, prompt, (whole,), {"scene": 0.5}, config).with_source_image(source)
+    path = ARTIFACTS / "whole-prompt-recipe.json"
+    path.write_text(recipe.to_json())
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    studio = StudioPage(context.new_page(), app_url)
+    studio.load_recipe(path)
+    studio.wait_for_move(0.5, name="scene")
+    expect(studio.page.locator("#row0-whole-prompt input")).to_be_checked()
+    expect(studio.page.locator("#row0-target input")).to_have_value(whole.target)
+    _, after = studio.comparison()
+    session = recipe.session(backend)
+    np.testing.assert_array_equal(after, np.asarray(session.render(recipe.degrees, recipe.config).image))
+    again = read_recipe(Image.open(io.BytesIO(studio.downloaded_png())))
+    assert again.attributes == (whole,) and again.degrees == {"scene": 0.5}
+    studio.page.screenshot(path=str(ARTIFACTS / "browser-whole-prompt.png"), full_page=True)
+    context.close()

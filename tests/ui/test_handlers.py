@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ems_core import EditConfig, EditSession
-from ems_core.images import psnr
+from ems_core import Attribute, EditConfig, EditSession
+from ems_core.metrics import psnr
 from ems_core.recipe import read_recipe
 from ui import MAX_ROWS, Studio, create_demo
 from ui.layout import COMPUTE
-from ui.studio import CUSTOM, SweepRequest
-from ui.workspace import EditRequest, Row
+from ui.studio import CUSTOM, Rows, SweepRequest
+from ui.workspace import EditRequest
 
 CAPTION = "a large red circle at the middle center on a white background"
 
@@ -35,7 +35,7 @@ FAST = dict(steps=6, refine_iters=1)  # short schedules keep these tests quick; 
 
 def request_for(studio: Studio, prompt: str, degree: float, target: str = "blue", source: str = "red",
                 **config) -> EditRequest:
-    return EditRequest(prompt, (Row("colour", source, target, degree),),
+    return EditRequest(prompt, (Attribute("colour", source, target),), {"colour": degree},
                        studio.default_config().with_(**(FAST | config)))
 
 
@@ -56,8 +56,9 @@ def test_load_gives_captioner_and_explicit_defaults():
 def test_upload_caption_set_attribute_render(studio, red_circle):
     opened = studio.open_image(red_circle)
     assert opened.prompt == CAPTION  # the world captioner reads the scene off the pixels
-    row = opened.rows[0]
-    assert (row.name, row.source) == ("colour", "red") and "blue" in row.choices
+    row = opened.rows.attributes[0]
+    assert (row.name, row.source) == ("colour", "red")
+    assert "blue" in Studio.choices_for(opened.workspace.presets, row)
     assert opened.workspace.full is None  # nothing is computed before the first move
 
     request = request_for(studio, opened.prompt, 0.75)
@@ -77,7 +78,6 @@ def test_upload_caption_set_attribute_render(studio, red_circle):
     moves = second.workspace
     assert moves.first_move.cache_hit is False and moves.first_move.prepare_nfe > 0
     assert moves.latest_move.cache_hit is True and moves.latest_move.prepare_nfe == 0
-    assert moves.latest_move.total_ms < moves.first_move.total_ms
     assert "cache hit" in second.stats
 
 
@@ -91,7 +91,8 @@ def test_preview_keeps_its_own_cache(studio, red_circle):
     assert dragged.preview_config().steps == 10 and dragged.preview_config().seed == dragged.config.seed
     studio.render(workspace, request_for(studio, CAPTION, 0.7))
     assert workspace.latest_move.cache_hit  # the preview did not evict the full-quality inversion
-    off = EditRequest(CAPTION, (Row("colour", "red", "blue", 0.8),), studio.default_config(), live_preview=False)
+    off = EditRequest(CAPTION, (Attribute("colour", "red", "blue"),), {"colour": 0.8}, studio.default_config(),
+                      live_preview=False)
     assert studio.preview(workspace, off) is None
     assert studio.preview(workspace, request_for(studio, CAPTION, 0.8, source="green")) is None  # silent
     # a preview that reaches the queue after the release of the same move must not cover the full result
@@ -105,8 +106,8 @@ def test_prompt_and_row_changes_resync_the_session(studio, red_circle):
     studio.render(workspace, request_for(studio, new_prompt, 0.5, source="crimson"))
     assert workspace.full.source_prompt == new_prompt
     assert workspace.full.attributes["colour"].source == "crimson"
-    two_rows = EditRequest(CAPTION, (Row("colour", "red", "blue", 0.5), Row("size", "large", "small", 0.3)),
-                           studio.default_config().with_(**FAST))
+    two_rows = EditRequest(CAPTION, (Attribute("colour", "red", "blue"), Attribute("size", "large", "small")),
+                           {"colour": 0.5, "size": 0.3}, studio.default_config().with_(**FAST))
     studio.render(workspace, two_rows)
     assert set(workspace.full.attributes) == {"colour", "size"}
     studio.render(workspace, request_for(studio, CAPTION, 0.5))
@@ -160,17 +161,29 @@ def test_two_users_never_share_state(studio, red_circle, blue_square):
 
 def test_rows_add_and_remove(studio, red_circle):
     workspace = studio.open_image(red_circle).workspace
-    rows = (Row("colour", "red", "blue", 0.5),)
-    views = studio.add_row(workspace, rows, "size")
-    assert [v.name for v in views] == ["colour", "size"] and views[1].source == "large"
-    assert "small" in views[1].choices and views[0].degree == 0.5
-    assert "size" not in Studio.add_choices(workspace.presets, views)
-    views = studio.add_row(workspace, tuple(v.row for v in views), CUSTOM)
-    assert views[-1].name == "attribute 3" and views[-1].source == ""
-    assert [v.name for v in studio.remove_row(workspace, tuple(v.row for v in views), 0)] == ["size", "attribute 3"]
-    full = tuple(Row(f"a{i}", "red", "blue") for i in range(MAX_ROWS))
-    with pytest.raises(gr.Error, match="at most"):
+    request = request_for(studio, CAPTION, 0.5)
+    rows = studio.add_row(workspace, request, "size")
+    assert [a.name for a in rows.attributes] == ["colour", "size"] and rows.attributes[1].source == "large"
+    assert "small" in Studio.choices_for(workspace.presets, rows.attributes[1]) and rows.degrees == {"colour": 0.5}
+    assert "size" not in Studio.add_choices(workspace.presets, rows.attributes)
+    request = EditRequest(CAPTION, tuple(rows.attributes), rows.degrees, request.config)
+    rows = studio.add_row(workspace, request, CUSTOM)
+    assert rows.attributes[-1] == Attribute("attribute 3", "", "")
+    request = EditRequest(CAPTION, tuple(rows.attributes), rows.degrees, request.config)
+    assert [a.name for a in studio.remove_row(request, 0).attributes] == ["size", "attribute 3"]
+    assert studio.remove_row(request, 0).degrees == {}
+    full = EditRequest(CAPTION, tuple(Attribute(f"a{i}", "red", "blue") for i in range(MAX_ROWS)), {}, request.config)
+    with pytest.raises(ValueError, match="at most"):
         studio.add_row(workspace, full, CUSTOM)
+
+
+def test_whole_target_prompt_row_round_trips_through_the_recipe(studio, red_circle):
+    whole = Attribute("scene", "", "a small blue star at the top left on a black background", full_prompt=True)
+    request = EditRequest(CAPTION, (whole,), {"scene": 0.6}, studio.default_config().with_(**FAST))
+    rendered = studio.render(studio.open_image(red_circle).workspace, request)
+    restored = studio.load_recipe(None, rendered.downloads[0])
+    assert restored.opened.rows == Rows([whole], {"scene": 0.6})
+    assert np.array_equal(pixels(restored.rendered.comparison[1]), pixels(rendered.comparison[1]))
 
 
 def test_sweep_strip_and_animation(studio, red_circle):
@@ -207,8 +220,7 @@ def test_result_png_restores_the_edit(studio, red_circle):
     for path in (png, json_path):  # a fresh user loads the file: everything comes back, same pixels
         restored = studio.load_recipe(None, path)
         assert restored.opened.prompt == CAPTION and restored.config == request.config
-        assert [(v.name, v.source, v.target, v.degree) for v in restored.opened.rows] == [
-            ("colour", "red", "blue", 0.75)]
+        assert restored.opened.rows == Rows([Attribute("colour", "red", "blue")], {"colour": 0.75})
         assert np.array_equal(pixels(restored.rendered.comparison[1]), pixels(rendered.comparison[1]))
 
 

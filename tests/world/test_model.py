@@ -9,7 +9,7 @@ import torch
 
 from ems_core import EditConfig, EditSession, generate, load_backend
 from ems_core.backends.world import BUNDLED_MODEL_DIR, load_world_backend
-from ems_core.images import psnr
+from ems_core.metrics import psnr
 from ems_core.world.model import TINY_TEST_CONFIG, WordTokenizer
 from ems_core.world.oracle import ATTRIBUTES, agreement, measure
 from ems_core.world.scene import caption_of, random_scene, render
@@ -42,6 +42,7 @@ def test_training_smoke_resumes_and_exports(tmp_path):
     assert image.size == (64, 64)
 
 
+@pytest.mark.slow
 def test_shipped_weights_load_offline_and_are_small():
     files = [p for p in BUNDLED_MODEL_DIR.rglob("*") if p.is_file()]
     assert any(p.suffix == ".safetensors" for p in files)
@@ -65,6 +66,7 @@ def test_generation_is_faithful_on_a_small_sample():
     assert min(hits.values()) >= 14, hits
 
 
+@pytest.mark.slow
 def test_inversion_round_trip_is_faithful():
     backend = load_backend("world")
     rng = random.Random(99)

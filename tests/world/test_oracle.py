@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
+from ems_core.extract import AttributePreset
 from ems_core.world.captioner import WorldCaptioner, attribute_presets
 from ems_core.world.oracle import ATTRIBUTES, Measurement, agreement, measure, measure_batch
 from ems_core.world.scene import (
@@ -197,15 +198,15 @@ def test_captioner_resizes_other_sizes():
 def test_attribute_presets_structure():
     caption = "a large red circle at the top left on a white background"
     presets = attribute_presets(caption)
-    assert [p["name"] for p in presets] == ["size", "colour", "shape", "vertical", "horizontal", "background"]
-    by_name = {p["name"]: p for p in presets}
-    assert by_name["colour"] == {"name": "colour", "source": "red", "choices": [c for c in COLOURS if c != "red"]}
-    assert by_name["shape"]["choices"] == ["square", "triangle", "star"]
-    assert by_name["size"] == {"name": "size", "source": "large", "choices": ["small", "medium"]}
-    assert by_name["horizontal"] == {"name": "horizontal", "source": "left", "choices": ["center", "right"]}
-    assert by_name["vertical"] == {"name": "vertical", "source": "top", "choices": ["middle", "bottom"]}
-    assert by_name["background"] == {"name": "background", "source": "white background",
-                                     "choices": ["black background", "gray background", "brown background"]}
+    assert [p.name for p in presets] == ["size", "colour", "shape", "vertical", "horizontal", "background"]
+    by_name = {p.name: p for p in presets}
+    assert by_name["colour"] == AttributePreset("colour", "red", tuple(c for c in COLOURS if c != "red"))
+    assert by_name["shape"].choices == ("square", "triangle", "star")
+    assert by_name["size"] == AttributePreset("size", "large", ("small", "medium"))
+    assert by_name["horizontal"] == AttributePreset("horizontal", "left", ("center", "right"))
+    assert by_name["vertical"] == AttributePreset("vertical", "top", ("middle", "bottom"))
+    assert by_name["background"] == AttributePreset("background", "white background",
+                                                    ("black background", "gray background", "brown background"))
 
 
 def test_attribute_presets_edits_are_single_attribute_changes():
@@ -213,19 +214,19 @@ def test_attribute_presets_edits_are_single_attribute_changes():
         caption = caption_of(scene)
         words = parse_caption(caption)
         for preset in attribute_presets(caption):
-            assert caption.count(preset["source"]) == 1
-            assert preset["source"] not in preset["choices"]
-            for choice in preset["choices"]:
-                edited = parse_caption(caption.replace(preset["source"], choice))
+            assert caption.count(preset.source) == 1
+            assert preset.source not in preset.choices
+            for choice in preset.choices:
+                edited = parse_caption(caption.replace(preset.source, choice))
                 changed = {k for k in words if edited[k] != words[k]}
                 assert len(changed) == 1
 
 
 def test_attribute_presets_keep_the_caption_spelling():
-    presets = {p["name"]: p for p in attribute_presets("A Small PINK star at the Bottom Center on a Brown  Background")}
-    assert presets["colour"]["source"] == "PINK" and presets["size"]["source"] == "Small"
-    assert presets["background"]["source"] == "Brown  Background"
-    assert "pink" not in presets["colour"]["choices"]
+    presets = {p.name: p for p in attribute_presets("A Small PINK star at the Bottom Center on a Brown  Background")}
+    assert presets["colour"].source == "PINK" and presets["size"].source == "Small"
+    assert presets["background"].source == "Brown  Background"
+    assert "pink" not in presets["colour"].choices
 
 
 def test_attribute_presets_rejects_incomplete_captions():
@@ -233,11 +234,12 @@ def test_attribute_presets_rejects_incomplete_captions():
         attribute_presets("a red circle")
     with pytest.raises(ValueError):
         attribute_presets("no object on a white background")
+    assert WorldCaptioner().attribute_presets("a red circle") == []  # the captioner offers none instead
 
 
 def test_vocabulary_sizes():
     # One preset per slot, each offering every other word of its slot.
-    counts = {p["name"]: len(p["choices"]) for p in attribute_presets(caption_of(Scene()))}
+    counts = {p.name: len(p.choices) for p in attribute_presets(caption_of(Scene()))}
     assert counts == {"size": len(SIZE_BANDS) - 1, "colour": len(COLOURS) - 1, "shape": len(SHAPES) - 1,
                       "vertical": len(Y_BANDS) - 1, "horizontal": len(X_BANDS) - 1,
                       "background": len(BACKGROUNDS) - 1}

@@ -20,11 +20,12 @@ import torch
 
 from ..backends import load_backend
 from ..config import EditConfig
-from ..images import pil_to_tensor, psnr, tensor_to_pil
-from ..pipeline import generate
+from ..images import pil_to_tensor, tensor_to_pil
+from ..metrics import psnr
+from ..sampling import generate
 from ..session import EditSession
-from .oracle import ATTRIBUTES, agreement, measure
-from .scene import caption_of, random_scene, render
+from ..world.oracle import ATTRIBUTES, agreement, measure
+from ..world.scene import caption_of, random_scene, render
 
 
 def generation_faithfulness(backend, n_captions: int, seed: int, steps: int | None, guidance: float | None,

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from ems_core import Attribute
 from ems_core.cli import main, parse_edit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -24,12 +25,13 @@ def run_json(capsys, argv):
 
 
 def test_parse_edit():
-    spec = parse_edit(" red -> dark blue =0.8")
-    assert (spec.source, spec.target, spec.degree, spec.full_prompt) == ("red", "dark blue", 0.8, False)
-    assert parse_edit("->a blue square=1").full_prompt
+    attribute, degree = parse_edit(" red -> dark blue =0.8", "edit1")
+    assert attribute == Attribute("edit1", "red", "dark blue", full_prompt=False) and degree == 0.8
+    assert parse_edit("->a blue square=1", "edit2")[0].full_prompt
+    assert parse_edit("red->blue", "edit1")[1] is None
     for bad in ("redblue", "red->=1", "red->blue=x"):
         with pytest.raises(ValueError, match="bad --edit"):
-            parse_edit(bad)
+            parse_edit(bad, "edit1")
 
 
 def test_edit_json_on_tiny_sd3(capsys, scene_file, tmp_path):

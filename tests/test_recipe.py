@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ems_core import EditConfig, EditSession
-from ems_core.recipe import Recipe, RecipeAttribute, read_recipe, save_png_with_recipe
+from ems_core import Attribute, EditConfig, EditSession
+from ems_core.recipe import Recipe, read_recipe, save_png_with_recipe
 
 PROMPT = "a large red circle at the middle center on a white background"
 
 
 @pytest.fixture()
 def recipe(red_circle) -> Recipe:
-    attributes = (RecipeAttribute("colour", "red", "blue", 0.75), RecipeAttribute("size", "large", "small", -0.5))
-    return Recipe("world", PROMPT, attributes, EditConfig(steps=12, seed=7, refine_iters=1)).with_source_image(
+    attributes = (Attribute("colour", "red", "blue"), Attribute("size", "large", "small"))
+    degrees = {"colour": 0.75, "size": -0.5}
+    return Recipe("world", PROMPT, attributes, degrees, EditConfig(steps=12, seed=7, refine_iters=1)).with_source_image(
         red_circle)
 
 
@@ -47,6 +48,14 @@ def test_recipe_without_source_image(recipe, red_circle, tiny_world):
     assert bare.session(tiny_world, red_circle).attributes["colour"].target == "blue"
 
 
+def test_whole_target_prompt_round_trips(red_circle, tiny_world):
+    whole = Attribute("scene", "", "a small blue star at the top left on a black background", full_prompt=True)
+    recipe = Recipe("tiny-random-world", PROMPT, (whole,), {"scene": 0.5}).with_source_image(red_circle)
+    again = Recipe.from_json(recipe.to_json())
+    assert again == recipe and again.attributes[0].full_prompt
+    assert again.session(tiny_world).target_prompt("scene") == whole.target
+
+
 def test_session_reproduces_the_render(tiny_world, red_circle):
     config = EditConfig(steps=8, refine_iters=1, seed=1)
     session = EditSession(tiny_world, red_circle, prompt=PROMPT)
@@ -66,7 +75,10 @@ def test_session_reproduces_the_render(tiny_world, red_circle):
     (lambda d: d["config"].update(steps=0), "steps must be in"),
     (lambda d: d["attributes"][0].update(degree=9), "allowed range"),
     (lambda d: d["attributes"][0].update(degree="high"), "degree must be a number"),
-    (lambda d: d["attributes"][0].update(colour="x"), "invalid recipe attribute"),
+    (lambda d: d["attributes"][0].update(colour="x"), "invalid recipe attribute: unknown fields colour"),
+    (lambda d: d["attributes"][0].pop("target"), "invalid recipe attribute: missing target"),
+    (lambda d: d["attributes"][0].update(source=3), "source must be text"),
+    (lambda d: d["attributes"][0].update(full_prompt="yes"), "full_prompt must be true or false"),
     (lambda d: d["attributes"].append(dict(d["attributes"][0])), "duplicate attribute names: colour"),
     (lambda d: d.update(source_image="@@@"), "not a valid base64 PNG"),
 ])

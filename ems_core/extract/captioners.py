@@ -1,20 +1,40 @@
-"""Extract (EMS step 1): describe the source image in text.
+"""Captioners: ``caption(image) -> str``, and the attributes a caption offers.
 
-Three captioners share one method, ``caption(image) -> str``:
 - :class:`FixedCaptioner`: the user's own prompt;
 - :class:`TransformersCaptioner`: any ``transformers`` image-to-text model by id or local folder,
   loaded on first use only;
-- ``WorldCaptioner`` (``ems_core.world.captioner``): the bundled world's oracle-based captioner.
+- a backend's own (:meth:`Backend.default_captioner`), e.g. the bundled world's oracle-based
+  ``WorldCaptioner``, which also offers attribute presets.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
 from PIL import Image
 
-from .backends.base import Backend
+from .attributes import AttributePreset
+
+if TYPE_CHECKING:
+    from ..backends.contract import Backend
+
+__all__ = ["Captioner", "FixedCaptioner", "TransformersCaptioner", "default_captioner"]
 
 
-class FixedCaptioner:
+class Captioner(ABC):
+    """Describes an image in text (EMS's Extract step)."""
+
+    @abstractmethod
+    def caption(self, image: Image.Image) -> str:
+        """The source prompt of ``image``; raises ``ValueError`` when it cannot describe it."""
+
+    def attribute_presets(self, caption: str) -> list[AttributePreset]:
+        """Attributes of ``caption`` worth a slider (none unless the captioner knows its vocabulary)."""
+        return []
+
+
+class FixedCaptioner(Captioner):
     """Returns the prompt it was given (the user describes the image)."""
 
     def __init__(self, prompt: str):
@@ -26,7 +46,7 @@ class FixedCaptioner:
         return self.prompt
 
 
-class TransformersCaptioner:
+class TransformersCaptioner(Captioner):
     """An image-to-text model (e.g. a BLIP or Florence checkpoint) from the hub or a local folder.
 
     The model loads on the first ``caption`` call, not at construction.
@@ -51,13 +71,9 @@ class TransformersCaptioner:
         return text
 
 
-def default_captioner(backend: Backend, captioner_model: str | None = None):
-    """The captioner to use for ``backend``: an explicit transformers model if given, the world
-    captioner for the bundled model, else ``None`` (the user must type the prompt)."""
+def default_captioner(backend: "Backend", captioner_model: str | None = None) -> Captioner | None:
+    """The captioner to use for ``backend``: an explicit transformers model if given, else the backend's
+    own (the bundled model has one), else ``None`` (the user must type the prompt)."""
     if captioner_model:
         return TransformersCaptioner(captioner_model, device=str(backend.device))
-    if backend.info.family == "world":
-        from .world.captioner import WorldCaptioner
-
-        return WorldCaptioner()
-    return None
+    return backend.default_captioner()

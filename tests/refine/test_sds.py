@@ -1,6 +1,6 @@
 import torch
 
-from ems_core.sds import refine_latent, sds_delta
+from ems_core.refine import refine_latent, sds_delta
 
 
 def test_zero_sds_gradient_when_prompts_agree(tiny_world):

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .scene import Scene, render, scene_from_caption
+from ..world.scene import Scene, render, scene_from_caption
 
 
 def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -56,8 +56,8 @@ def run_world(args: argparse.Namespace) -> int:
         print(json.dumps({"out": args.out, "scene": scene.to_dict()}))
         return 0
     if args.world_command == "train":
-        from .model import TINY_TEST_CONFIG, WorldModelConfig
-        from .train import TrainConfig, train_autoencoder, train_transformer
+        from ..world.model import TINY_TEST_CONFIG, WorldModelConfig
+        from ..world.train import TrainConfig, train_autoencoder, train_transformer
 
         run_dir = Path(args.run_dir)
 
@@ -73,12 +73,12 @@ def run_world(args: argparse.Namespace) -> int:
             train_transformer(run_dir, config, model_config, log=log)
         return 0
     if args.world_command == "export":
-        from .train import export
+        from ..world.train import export
 
         export(Path(args.run_dir), Path(args.out))
         return 0
     if args.world_command == "eval":
-        from .evaluate import run_eval
+        from ..bench.world_model import run_eval
 
         report = run_eval(args.model, n_captions=args.captions, n_inversions=args.inversions, steps=args.steps,
                           guidance=args.guidance, seed=args.seed)

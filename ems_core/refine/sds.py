@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import torch
 
-from .backends.base import Backend, PromptEmbedding
-from .sampling import match_batch
+from ..backends.contract import Backend
+from ..embeddings import PromptEmbedding, match_batch
 
 
 def sds_delta(backend: Backend, z: torch.Tensor, t: float, eps: torch.Tensor,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from ems_core import EditConfig, EditSession, load_backend
 
@@ -29,7 +30,8 @@ def test_edit_runs_and_caches(backend, scene_image):
 
 def test_latent_shape_matches_a_real_encode(backend):
     """The config-derived latent shape equals what encoding an image actually gives."""
-    from ems_core.backends.base import Backend
-
-    for size in (None, 64):
-        assert backend.latent_shape(size, size) == Backend.latent_shape(backend, size, size)
+    for size in (backend.info.image_size, 64):
+        with torch.no_grad():
+            encoded = backend.encode_image(torch.zeros(1, 3, size, size))
+        assert backend.latent_shape(size, size) == tuple(encoded.shape[1:])
+        assert encoded.dtype == torch.float32

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from ems_core.backends.base import PromptEmbedding
-from ems_core.sampling import guided_velocity, integrate, invert, shifted_sigmas, tail_schedule
+from ems_core.embeddings import PromptEmbedding
+from ems_core.sampling import (euler_step, guided_velocity, integrate, invert, posterior_mean, shifted_sigmas,
+                               tail_schedule)
 
 
 def point_mass_velocity(x0: torch.Tensor):
@@ -56,3 +57,15 @@ def test_embedding_arithmetic_does_not_mutate():
     b = PromptEmbedding(torch.zeros(1, 2, 3), torch.full((1, 3), 2.0))
     c = a + (b - a) * 0.5
     assert torch.all(a.tokens == 1) and torch.allclose(c.pooled, torch.full((1, 3), 1.5))
+
+
+def test_euler_step_and_posterior_mean_known_answers():
+    z0, eps = torch.full((2, 1, 2, 2), 3.0), torch.full((2, 1, 2, 2), -1.0)
+    t = torch.tensor([0.25, 0.75])
+    z_t = (1 - t.view(-1, 1, 1, 1)) * z0 + t.view(-1, 1, 1, 1) * eps
+    v = eps - z0  # the exact velocity of a point mass
+    assert torch.allclose(posterior_mean(z_t, t, v), z0)
+    assert torch.allclose(euler_step(z_t, v, -0.25), (1 - (t - 0.25)).view(-1, 1, 1, 1) * z0
+                          + (t - 0.25).view(-1, 1, 1, 1) * eps)
+    half = euler_step(z_t.half(), v, 0.1)
+    assert half.dtype == torch.float16

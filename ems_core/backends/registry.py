@@ -1,0 +1,127 @@
+"""The backend registry: load a model by registered name, diffusers hub id or folder.
+
+``register_backend(name, loader, defaults)`` adds a name; :func:`load_backend` looks names up here
+first, then treats the argument as a folder of the bundled model's files, then as an SD3/Flux
+diffusers hub id or folder (the pipeline class in ``model_index.json`` picks the adapter). Known hub
+ids are registered with the settings their model cards recommend where a model's config cannot tell
+(e.g. the SD3.5 turbo checkpoints share their config with the full ones).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol
+
+import torch
+
+from .contract import Backend
+
+__all__ = ["DEFAULT_MODEL", "BackendEntry", "register_backend", "registered_backends", "load_backend",
+           "parse_dtype"]
+
+DEFAULT_MODEL = "world"
+
+
+class BackendLoader(Protocol):
+    def __call__(self, name_or_path: str, *, device: torch.device, dtype: torch.dtype | None, cpu_offload: bool,
+                 **defaults: Any) -> Backend: ...
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """A registered name: how to load it, with which defaults, and a line for ``--help``."""
+
+    name: str
+    loader: BackendLoader
+    description: str = ""
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # keyword options passed to the loader
+
+
+_REGISTRY: dict[str, BackendEntry] = {}
+
+
+def register_backend(name: str, loader: BackendLoader, defaults: Mapping[str, Any] | None = None,
+                     description: str = "") -> None:
+    """Make ``load_backend(name)`` call ``loader(name, device=, dtype=, cpu_offload=, **defaults)``."""
+    if not name.strip():
+        raise ValueError("a backend needs a name")
+    _REGISTRY[name] = BackendEntry(name, loader, description, dict(defaults or {}))
+
+
+def registered_backends() -> dict[str, str]:
+    """Registered names and their descriptions (presets first, then known hub ids)."""
+    return {name: entry.description for name, entry in _REGISTRY.items()}
+
+
+def parse_dtype(name: str | torch.dtype | None) -> torch.dtype | None:
+    """``"float32" | "fp32" | "bfloat16" | "bf16" | "float16" | "fp16" | None`` -> torch dtype."""
+    if name is None or isinstance(name, torch.dtype):
+        return name
+    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
+             "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
+    if name not in table:
+        raise ValueError(f"unknown dtype {name!r}; choose one of {sorted(table)}")
+    return table[name]
+
+
+def load_backend(
+    name_or_path: str = DEFAULT_MODEL,
+    device: str | torch.device = "cpu",
+    dtype: str | torch.dtype | None = None,
+    cpu_offload: bool = False,
+) -> Backend:
+    """Load a backend by registered name (see :func:`registered_backends`), diffusers hub id or folder.
+
+    Args:
+        name_or_path: ``"world"`` (default), ``"tiny-random-sd3"``, ``"tiny-random-flux"``,
+            ``"tiny-random-world"``, a folder holding the bundled model's files, or an SD3/SD3.5/Flux.1
+            diffusers repository id or folder.
+        device: torch device for the model ("cpu", "cuda", "cuda:1", ...).
+        dtype: weights dtype; ``None`` picks float32 on CPU and bfloat16 on GPU for diffusers models.
+        cpu_offload: keep diffusers components on the CPU and move each to ``device`` only while used.
+    """
+    options = {"device": torch.device(device), "dtype": parse_dtype(dtype), "cpu_offload": cpu_offload}
+    entry = _REGISTRY.get(name_or_path)
+    if entry is not None:
+        return entry.loader(name_or_path, **options, **entry.defaults)
+    if (Path(name_or_path) / "world_model.json").is_file():
+        return _world(name_or_path, **options)
+    return _pretrained(name_or_path, **options)
+
+
+# ----- the loaders --------------------------------------------------------------------------------
+
+def _world(name_or_path: str, *, device: torch.device, dtype: torch.dtype | None, cpu_offload: bool) -> Backend:
+    from .world import load_world_backend
+
+    return load_world_backend(None if name_or_path == DEFAULT_MODEL else name_or_path, device, dtype)
+
+
+def _tiny(build: str) -> BackendLoader:
+    def load(name_or_path: str, *, device: torch.device, dtype: torch.dtype | None, cpu_offload: bool) -> Backend:
+        from . import tiny
+
+        return getattr(tiny, build)(device=device, dtype=dtype)
+
+    return load
+
+
+def _pretrained(name_or_path: str, *, device: torch.device, dtype: torch.dtype | None, cpu_offload: bool,
+                **defaults: Any) -> Backend:
+    from .pretrained import load_pretrained
+
+    return load_pretrained(name_or_path, device=device, dtype=dtype, cpu_offload=cpu_offload, **defaults)
+
+
+register_backend("world", _world,
+                 description="the bundled MMDiT trained on the procedural shapes world (assets/world-model)")
+register_backend("tiny-random-world", _tiny("tiny_random_world"),
+                 description="the bundled architecture at test size, random weights (smoke tests only)")
+register_backend("tiny-random-sd3", _tiny("tiny_random_sd3"),
+                 description="tiny random SD3 components (smoke tests only, images are noise)")
+register_backend("tiny-random-flux", _tiny("tiny_random_flux"),
+                 description="tiny random Flux components (smoke tests only, images are noise)")
+register_backend("stabilityai/stable-diffusion-3.5-large-turbo", _pretrained,
+                 defaults={"default_steps": 4, "default_guidance": 1.0},
+                 description="SD3.5 Large Turbo (hub id; 4 steps, no guidance)")

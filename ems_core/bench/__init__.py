@@ -1,0 +1,5 @@
+"""Benchmarks as library code: the runners behind ``benchmarks/`` scripts and ``python -m ems_core world eval``.
+
+- :mod:`.edits`: EMS edits of world scenes judged by the oracle;
+- :mod:`.world_model`: faithfulness of a world model (generation, inversion round trip, latency).
+"""

@@ -1,0 +1,107 @@
+"""``python -m ems_core edit``: one edit, or a sweep of one edit's degree."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..extract import Attribute
+from .common import add_model_arguments, load_model
+
+
+def parse_edit(text: str, name: str) -> tuple[Attribute, float | None]:
+    """``"red->blue=0.8"`` -> ``(Attribute(name, "red", "blue"), 0.8)``; an empty source makes the target
+    the whole target prompt; raises ``ValueError`` on bad syntax."""
+    if "->" not in text:
+        raise ValueError(f"bad --edit {text!r}: expected \"SOURCE->TARGET=DEGREE\", e.g. \"red->blue=0.8\"")
+    source, rest = text.split("->", 1)
+    degree = None
+    if "=" in rest:
+        rest, degree_text = rest.rsplit("=", 1)
+        try:
+            degree = float(degree_text)
+        except ValueError:
+            raise ValueError(f"bad --edit {text!r}: degree {degree_text!r} is not a number") from None
+    if not rest.strip():
+        raise ValueError(f"bad --edit {text!r}: empty target")
+    return Attribute(name, source.strip(), rest.strip(), full_prompt=not source.strip()), degree
+
+
+def parse_degrees(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"bad --degrees {text!r}: expected numbers separated by commas") from None
+    if not values:
+        raise ValueError("--degrees is empty")
+    return values
+
+
+def add_edit_parser(subparsers: argparse._SubParsersAction) -> None:
+    edit = subparsers.add_parser("edit", help="edit attributes of an image")
+    edit.add_argument("--image", required=True)
+    edit.add_argument("--edit", action="append", required=True, metavar='"SRC->TGT=DEGREE"')
+    edit.add_argument("--prompt", help="source prompt (default: the model's captioner)")
+    edit.add_argument("--captioner", help="transformers image-to-text model id or folder")
+    edit.add_argument("--degrees", help="sweep of the single edit, e.g. 0,0.25,0.5,0.75,1")
+    edit.add_argument("--start-time", type=float, default=None, help="inversion depth t0 in (0, 1]")
+    edit.add_argument("--refine-iters", type=int, default=None, help="constrained-SDS iterations (0 = off)")
+    edit.add_argument("--out", required=True)
+    add_model_arguments(edit)
+
+
+def run_edit(args: argparse.Namespace) -> dict:
+    from ..config import EditConfig
+    from ..extract import default_captioner
+    from ..images import horizontal_strip, load_image
+    from ..session import EditSession
+
+    parsed = [parse_edit(text, f"edit{i + 1}") for i, text in enumerate(args.edit)]
+    attributes = [attribute for attribute, _ in parsed]
+    degrees = parse_degrees(args.degrees) if args.degrees else None
+    if degrees is not None and len(parsed) != 1:
+        raise ValueError("--degrees sweeps exactly one --edit")
+    if degrees is None and any(degree is None for _, degree in parsed):
+        raise ValueError("every --edit needs a degree (\"SRC->TGT=DEGREE\") unless --degrees is given")
+    image = load_image(args.image)
+    changes = {k: v for k, v in {"steps": args.steps, "guidance": args.guidance, "seed": args.seed,
+                                 "start_time": args.start_time, "refine_iters": args.refine_iters}.items()
+               if v is not None}
+    config = EditConfig().with_(**changes)
+    backend = load_model(args)
+    captioner = None if args.prompt else default_captioner(backend, args.captioner)
+    started = time.perf_counter()
+    session = EditSession(backend, image, prompt=args.prompt, captioner=captioner, config=config)
+    session.configure(session.source_prompt, attributes)
+    targets = {a.name: session.target_prompt(a.name) for a in attributes}
+    caption_ms = (time.perf_counter() - started) * 1000
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if degrees is None:
+        result = session.render({a.name: degree for a, degree in parsed})
+        result.image.save(out)
+        outputs, results = [str(out)], [result]
+    else:
+        results = session.render_batch([{attributes[0].name: d} for d in degrees])
+        outputs = []
+        for d, result in zip(degrees, results):
+            path = out.with_name(f"{out.stem}_{d:g}{out.suffix or '.png'}")
+            result.image.save(path)
+            outputs.append(str(path))
+        horizontal_strip([r.image for r in results]).save(out)
+        outputs.append(str(out))
+    _, steps, guidance = session.resolved()
+    return {
+        "out": outputs[0] if len(outputs) == 1 else outputs,
+        "model": backend.info.name,
+        "source_prompt": session.source_prompt,
+        "target_prompts": targets,
+        "edits": [{"name": a.name, "source": a.source, "target": a.target, "degree": degree} for a, degree in parsed],
+        "degrees": degrees,
+        "nfe": results[0].nfe,
+        "prepare_nfe": results[0].prepare_nfe,
+        "timings_ms": {"prepare": round(results[0].timings_ms["prepare"] + caption_ms, 2),
+                       "render": results[0].timings_ms["render"]},
+        "steps": steps, "guidance": guidance, "seed": args.seed, "config": config.to_dict(),
+    }

@@ -1,0 +1,12 @@
+"""Sampling: the rectified-flow ODE (Euler step, integrate, invert), guidance, schedules, generation.
+
+Pure functions in the style of k-diffusion; none of them disables gradients except where asked.
+"""
+
+from .generate import generate
+from .guidance import guided_velocity
+from .ode import StepCallback, VelocityFn, euler_step, integrate, invert, posterior_mean
+from .schedules import initial_noise, shifted_sigmas, tail_schedule
+
+__all__ = ["StepCallback", "VelocityFn", "euler_step", "generate", "guided_velocity", "initial_noise", "integrate",
+           "invert", "posterior_mean", "shifted_sigmas", "tail_schedule"]
