@@ -33,6 +33,13 @@ class Captioner(ABC):
         """Attributes of ``caption`` worth a slider (none unless the captioner knows its vocabulary)."""
         return []
 
+    def out_of_domain(self, image: Image.Image) -> str | None:
+        """Why ``image`` is outside what the model knows (its caption would not be trusted), or ``None``.
+
+        Only captioners that know their model's world can tell; the default never warns.
+        """
+        return None
+
 
 class FixedCaptioner(Captioner):
     """Returns the prompt it was given (the user describes the image)."""

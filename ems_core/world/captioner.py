@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from PIL import Image
 
 from ..extract import AttributePreset, Captioner
-from .oracle import Measurement, measure
+from .oracle import MIN_CONTRAST, Measurement, measure
 from .scene import BACKGROUNDS, COLOURS, IMAGE_SIZE, SHAPES, SIZE_BANDS, X_BANDS, Y_BANDS, parse_caption
 
 __all__ = ["WorldCaptioner", "attribute_presets"]
+
+# Out-of-domain limits (see WorldCaptioner.out_of_domain): far outside what renders of the world score.
+OOD_MIN_SHAPE_SCORE = 0.75  # soft IoU with the best shape template
+OOD_MAX_LAB_DISTANCE = 12.0  # to the nearest named object or background colour
+OOD_MAX_BORDER_SPREAD = 12.0  # median RGB distance of border pixels from their median
+OOD_MAX_STRAY_SHARE = 0.02  # share of pixels that differ from the background outside the object
 
 
 class WorldCaptioner(Captioner):
@@ -45,6 +52,32 @@ class WorldCaptioner(Captioner):
         :func:`attribute_presets` rejects (there is nothing to edit).
         """
         return self.measure(image).caption
+
+    def out_of_domain(self, image: Image.Image) -> str | None:
+        """Why ``image`` is not a scene of this world, from the oracle's confidences, or ``None``.
+
+        Renders and degraded renders (blur, JPEG, upscaling) score far inside these limits (shape IoU
+        >= 0.91, Lab distances <= 1.3, a uniform border); photos, noise, gradients and several objects
+        fall outside (``tests/world/test_captioner.py``).
+        """
+        measured = self.measure(image)
+        if not measured.found:
+            return "no object stands out from the background"
+        rgb = np.asarray(image.convert("RGB").resize((self.image_size,) * 2, Image.Resampling.BOX), dtype=np.float64)
+        border = np.concatenate([rgb[0], rgb[-1], rgb[1:-1, 0], rgb[1:-1, -1]])
+        spread = float(np.median(np.linalg.norm(border - np.median(border, axis=0), axis=1)))
+        if spread > OOD_MAX_BORDER_SPREAD:
+            return "the background is not one plain colour"
+        stray = (np.linalg.norm(rgb - np.asarray(measured.background_rgb), axis=-1) > MIN_CONTRAST) & (measured.mask == 0)
+        if stray.mean() > OOD_MAX_STRAY_SHARE:
+            return "there is more than one object"
+        if measured.background_distance > OOD_MAX_LAB_DISTANCE:
+            return "the background colour is none of the world's four"
+        if measured.colour_distance > OOD_MAX_LAB_DISTANCE:
+            return "the object's colour is none of the world's eight"
+        if measured.shape_score < OOD_MIN_SHAPE_SCORE:
+            return "the object is not one circle, square, triangle or star"
+        return None
 
     def attribute_presets(self, caption: str) -> list[AttributePreset]:
         """:func:`attribute_presets` of ``caption``; none for a prompt the world's grammar does not parse."""
