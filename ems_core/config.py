@@ -1,18 +1,93 @@
-"""Edit settings: one frozen dataclass with commented defaults, and named presets (:data:`EDIT_PRESETS`)."""
+"""Edit settings: one frozen dataclass with commented defaults, named presets (:data:`EDIT_PRESETS`) and
+the range of every field (:data:`LIMITS`), which the CLI, recipes and the app all read.
+
+Every :class:`EditConfig` is checked when it is made, before any work: a wrong type, a non-finite
+number or a value out of range raises a one-line ``ValueError`` naming the field, the value and the range.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import math
+import numbers
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+__all__ = ["DEGREE_RANGE", "EDIT_PRESETS", "LIMITS", "EditConfig", "Limit", "MAX_SEED"]
 
 #: Degrees outside [0, 1] extrapolate along ``e_tgt - e_src``; beyond this range images degrade.
 DEGREE_RANGE = (-1.0, 2.0)
 
+MAX_SEED = 2**32 - 1  # what a torch.Generator seed, a numpy seed and the app's seed field all accept
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The allowed values of one setting: a number of ``kind`` (``int`` or ``float``) between ``low`` and
+    ``high``, each end included unless ``open_low`` / ``open_high``; ``None`` too when ``optional``."""
+
+    low: float
+    high: float
+    kind: type  # int: a real integer (not a bool, not 2.5, not "3"); float: any finite real number
+    open_low: bool = False
+    open_high: bool = False
+    optional: bool = False  # None allowed (it means: the backend's default)
+
+    def describe(self) -> str:
+        """``"an integer in [1, 100]"``, ``"a number in (0, 10]"``..."""
+        what = "an integer" if self.kind is int else "a finite number"
+        interval = f"{'(' if self.open_low else '['}{_number(self.low)}, {_number(self.high)}{')' if self.open_high else ']'}"
+        return f"{what} in {interval}" + (" or null (the model's default)" if self.optional else "")
+
+    def check(self, name: str, value: Any) -> Any:
+        """``value`` as an ``int`` / ``float``; raises a one-line ``ValueError`` naming ``name`` otherwise."""
+        if value is None and self.optional:
+            return None
+        if self.kind is int:
+            ok_type = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        else:
+            ok_type = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                       and math.isfinite(float(value)))
+        if not ok_type:
+            raise ValueError(f"{name} must be {self.describe()}, got {short_repr(value)} ({type(value).__name__})")
+        number = self.kind(value)
+        above = number > self.low if self.open_low else number >= self.low
+        below = number < self.high if self.open_high else number <= self.high
+        if not (above and below):
+            raise ValueError(f"{name} must be {self.describe()}, got {short_repr(number)}")
+        return number
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def short_repr(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for one-line messages about untrusted values."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: The range of every :class:`EditConfig` field (the app's sliders and fields use the same numbers).
+LIMITS: dict[str, Limit] = {
+    "steps": Limit(1, 100, int, optional=True),  # the app's steps slider is 1..100
+    "start_time": Limit(0.0, 1.0, float, open_low=True),
+    "guidance": Limit(0.0, 30.0, float, optional=True),
+    "inversion_fixed_point": Limit(0, 10, int),  # each one is an extra evaluation per inversion step
+    "refine_iters": Limit(0, 50, int),  # each one is a (batched) pair of evaluations
+    "refine_lr": Limit(0.0, 10.0, float, open_low=True),
+    "refine_proximity": Limit(0.0, 10.0, float),
+    "refine_t_max": Limit(0.0, 1.0, float, open_low=True, open_high=True),  # and refine_t_min <= refine_t_max
+    "refine_t_min": Limit(0.0, 1.0, float, open_low=True, open_high=True),
+    "seed": Limit(0, MAX_SEED, int),
+}
+
 
 @dataclass(frozen=True)
 class EditConfig:
-    """How an edit is sampled (see docs/method.md for how the defaults were measured).
+    """How an edit is sampled (see docs/method.md for how the defaults were measured; ranges in :data:`LIMITS`).
 
-    ``None`` for ``steps`` / ``guidance`` means the backend's own default.
+    ``None`` for ``steps`` / ``guidance`` means the backend's own default. Integers must be ``int`` (a
+    recipe's ``2.5`` or ``"3"`` is refused, not rounded); floats must be finite.
     """
 
     steps: int | None = None  # length of the full 1 -> 0 schedule; the edit runs the part below start_time
@@ -27,16 +102,11 @@ class EditConfig:
     seed: int = 0  # noise of the SDS refinement (explicit generator)
 
     def __post_init__(self) -> None:
-        if self.steps is not None and not 1 <= self.steps <= 1000:
-            raise ValueError(f"steps must be in [1, 1000], got {self.steps}")
-        if not 0.0 < self.start_time <= 1.0:
-            raise ValueError(f"start_time must be in (0, 1], got {self.start_time}")
-        if self.guidance is not None and not 0.0 <= self.guidance <= 30.0:
-            raise ValueError(f"guidance must be in [0, 30], got {self.guidance}")
-        if self.refine_iters < 0 or self.inversion_fixed_point < 0:
-            raise ValueError("refine_iters and inversion_fixed_point must be >= 0")
-        if not 0.0 < self.refine_t_min <= self.refine_t_max < 1.0:
-            raise ValueError("need 0 < refine_t_min <= refine_t_max < 1")
+        for f in fields(self):
+            object.__setattr__(self, f.name, LIMITS[f.name].check(f.name, getattr(self, f.name)))
+        if self.refine_t_min > self.refine_t_max:
+            raise ValueError(f"refine_t_min ({self.refine_t_min:g}) must not exceed refine_t_max "
+                             f"({self.refine_t_max:g})")
 
     def with_(self, **changes) -> "EditConfig":
         return replace(self, **changes)

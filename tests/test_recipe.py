@@ -72,7 +72,7 @@ def test_session_reproduces_the_render(tiny_world, red_circle):
     (lambda d: d.update(format="other"), "not an EMS Studio recipe"),
     (lambda d: d.update(version=99), "unsupported recipe version"),
     (lambda d: d["config"].update(warp=1), "unknown config fields in recipe: warp"),
-    (lambda d: d["config"].update(steps=0), "steps must be in"),
+    (lambda d: d["config"].update(steps=0), "steps must be an integer in \\[1, 100\\]"),
     (lambda d: d["attributes"][0].update(degree=9), "allowed range"),
     (lambda d: d["attributes"][0].update(degree="high"), "degree must be a number"),
     (lambda d: d["attributes"][0].update(colour="x"), "invalid recipe attribute: unknown fields colour"),

@@ -1,5 +1,5 @@
 """Refine (EMS step 3, "Sample"): short score-distillation updates of an edited latent."""
 
-from .sds import refine_latent, sds_delta
+from .sds import annealed_time, refine_latent, sds_delta
 
-__all__ = ["refine_latent", "sds_delta"]
+__all__ = ["annealed_time", "refine_latent", "sds_delta"]

@@ -35,12 +35,20 @@ def sds_delta(backend: Backend, z: torch.Tensor, t: float, eps: torch.Tensor,
     return -t * (v_edit - v_source)
 
 
+def annealed_time(i: int, iters: int, t_max: float, t_min: float) -> float:
+    """Noise level of iteration ``i`` of ``iters``: linear from ``t_max`` (first) to ``t_min`` (last).
+
+    Computed per iteration rather than as a list of all of them, so a huge ``iters`` costs no memory.
+    """
+    return t_max if iters <= 1 else t_max + (t_min - t_max) * i / (iters - 1)
+
+
 def refine_latent(backend: Backend, z: torch.Tensor, z_source: torch.Tensor, edit: PromptEmbedding,
                   source: PromptEmbedding, iters: int, lr: float, proximity: float, t_max: float,
                   t_min: float, generator: torch.Generator) -> torch.Tensor:
     """``iters`` steps of ``z <- z + lr (delta(z) - lambda (z - z_src))`` (module docstring)."""
-    times = torch.linspace(t_max, t_min, iters).tolist() if iters > 1 else [t_max]
-    for t in times[:iters]:
+    for i in range(iters):
+        t = annealed_time(i, iters, t_max, t_min)
         # One noise for the whole batch: each image of a sweep equals its single render.
         eps = torch.randn((1, *z.shape[1:]), generator=generator, dtype=torch.float32).to(z.device, z.dtype)
         eps = eps.expand_as(z)
