@@ -69,6 +69,11 @@ class EditSession:
         session = EditSession(backend, Image.open("scene.png"))  # the model's captioner writes the prompt
         session.set_attribute("colour", "red", "blue")
         result = session.render({"colour": 0.5})
+
+    ``image`` may be any PIL image: it is made RGB by :func:`~ems_core.images.sanitize_image`'s rules
+    (16-bit scaled, transparency on white, EXIF orientation) and fitted to the model's square, but its size
+    is the caller's business: open untrusted files with :func:`~ems_core.images.load_image`, which refuses
+    images over :data:`~ems_core.images.MAX_IMAGE_PIXELS` before decoding them.
     """
 
     def __init__(self, backend: Backend, image: Image.Image, prompt: str | None = None,

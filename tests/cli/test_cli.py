@@ -64,7 +64,7 @@ def test_generate(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--image", "missing.png", "--edit", "red->blue=1"], "image not found"),
-    (["--image", "{bad}", "--edit", "red->blue=1"], "not a readable image"),
+    (["--image", "{bad}", "--edit", "red->blue=1"], "is not an image in a supported format"),
     (["--image", "{scene}", "--edit", "red-blue=1"], "bad --edit"),
     (["--image", "{scene}", "--edit", "red->blue"], "needs a degree"),
     (["--image", "{scene}", "--edit", "purple->blue=1"], "not in the prompt"),
