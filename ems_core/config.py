@@ -12,12 +12,16 @@ import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-__all__ = ["DEGREE_RANGE", "EDIT_PRESETS", "LIMITS", "EditConfig", "Limit", "MAX_SEED"]
+__all__ = ["DEGREE_RANGE", "EDIT_PRESETS", "LIMITS", "MAX_ATTRIBUTES", "MAX_PROMPT_CHARS", "MAX_SEED", "MAX_SWEEP",
+           "EditConfig", "Limit", "short_repr"]
 
 #: Degrees outside [0, 1] extrapolate along ``e_tgt - e_src``; beyond this range images degrade.
 DEGREE_RANGE = (-1.0, 2.0)
 
 MAX_SEED = 2**32 - 1  # what a torch.Generator seed, a numpy seed and the app's seed field all accept
+MAX_ATTRIBUTES = 16  # attributes (sliders) in one edit: a recipe, a CLI call
+MAX_SWEEP = 16  # degrees in one sweep (one image each)
+MAX_PROMPT_CHARS = 2000  # a prompt or phrase; CLIP reads 77 tokens, T5 256-512: far more is never useful
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ def _check_budget(image: Image.Image, max_pixels: int, what: str) -> None:
 
 
 def _megapixels(pixels: int) -> str:
-    return f"{pixels / 1e6:g} MP ({pixels} pixels)"
+    return f"{pixels / 1e6:.3g} MP ({pixels} pixels)"
 
 
 def _reason(error: BaseException) -> str:

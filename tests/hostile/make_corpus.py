@@ -212,6 +212,7 @@ RECIPES: dict[str, Callable[[], str]] = {
     "source-image-number.json": _with("source_image", 5),
     "source-image-not-base64.json": _with("source_image", "%%% not base64 %%%"),
     "source-image-bomb.json": _with("source_image", base64.b64encode(bomb_header_png()).decode("ascii")),
+    "seed-5000-digits.json": lambda: _with("config.seed", 0)().replace('"seed": 0', '"seed": ' + "7" * 5000),
     "nested.json": nested_json,
     "wrong-types-everywhere.json": wrong_types_everywhere,
     "not-json.json": lambda: "{ this is not json",
@@ -230,7 +231,15 @@ RECIPE_PNGS: dict[str, Callable[[], bytes]] = {
     "recipe-refine-iters-1e9.png": lambda: recipe_png(RECIPES["refine-iters-1e9.json"]()),
     "recipe-fixed-point-1e6.png": lambda: recipe_png(RECIPES["fixed-point-1e6.json"]()),
     "recipe-nested.png": lambda: recipe_png(nested_json()),
+    "recipe-text-bomb.png": lambda: recipe_png(" " * (20 * 2**20)),  # 20 MiB of text in ~20 KB
+    "recipe-corrupt-crc.png": lambda: _corrupt_text_chunk(recipe_png(RECIPES["steps-150.json"]())),
 }
+
+
+def _corrupt_text_chunk(png: bytes) -> bytes:
+    """Flip one byte inside the iTXt chunk's data (its CRC no longer matches)."""
+    at = png.index(b"iTXt") + 4 + len(PNG_KEY) + 8
+    return png[:at] + bytes([png[at] ^ 0xFF]) + png[at + 1:]
 
 
 # ----- big inputs, built at test time --------------------------------------------------------------------
