@@ -265,9 +265,10 @@ class EditSession:
             edited = [any(float(v) != 0.0 for v in d.values()) for d in degree_sets]
             if refine and config.refine_iters > 0 and any(edited):
                 generator = torch.Generator("cpu").manual_seed(config.seed)
+                callback = (lambda i, n: progress(i / n, "refining the edit")) if progress else None
                 refined = refine_latent(counted, z, self._latent.expand_as(z), edits, source, config.refine_iters,
                                         config.refine_lr, config.refine_proximity, config.refine_t_max,
-                                        config.refine_t_min, generator)
+                                        config.refine_t_min, generator, callback)
                 z = torch.where(torch.tensor(edited, device=z.device).view(-1, 1, 1, 1), refined, z)
 
             # 6. Decode

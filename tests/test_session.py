@@ -148,3 +148,21 @@ def test_gradients_flow_through_the_session_only_when_asked(tiny_world, scene_im
     assert torch.allclose((gradient * direction).sum(), finite_difference, rtol=5e-2, atol=1e-3)
     plain = session.render_batch([{"colour": 0.5}], latent_offset=offset)[0]  # gradients off by default
     assert plain.latent.grad_fn is None and session.inversion.grad_fn is None
+
+
+def test_progress_reports_every_stage_and_can_stop_the_work(tiny_world, scene_image):
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=FAST)
+    session.set_attribute("colour", "red", "blue")
+    messages = []
+    session.render({"colour": 0.5}, progress=lambda fraction, message: messages.append(message))
+    assert {"inverting the source image", "sampling the edit", "refining the edit"} <= set(messages)
+
+    def stop_while_refining(fraction: float, message: str) -> None:
+        if message == "refining the edit":
+            raise InterruptedError("stopped")
+
+    nfe = session.total_nfe
+    with pytest.raises(InterruptedError):
+        session.render({"colour": 0.7}, progress=stop_while_refining)
+    assert session.total_nfe == nfe  # an interrupted move leaves the session as it was
+    assert session.render({"colour": 0.7}).cache_hit

@@ -4,32 +4,102 @@ Inputs are grouped: every compute event takes the whole form as a *set* of compo
 function receives one ``{component: value}`` dict that :meth:`Form.read` turns into an
 :class:`~ui.workspace.EditRequest`. Outputs are returned as ``{component: update}`` dicts built by
 the ``show_*`` helpers. Attribute rows are a fixed number of hidden groups driven by one handler.
+
+A user's mistake shows one warning and leaves every output as it was (no error badges); a request
+stops at its next step when its client has left or it runs past its time budget.
 """
 
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import gradio as gr
 
 from ems_core import DEGREE_RANGE, Attribute, AttributePreset, EditConfig
+from ems_core.config import LIMITS, MAX_SEED
 
-from .errors import user_errors
+from .errors import Stopped, log, user_errors
 from .studio import MAX_ROWS, Opened, Rendered, Rows, Studio, SweepRequest
 from .workspace import EditRequest, Workspace
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
-STATE_TTL_S = 3600  # per-user state is dropped an hour after its last update
+STATE_TTL_S = 3600  # per-user state is dropped an hour after its last update (at once when the tab closes)
+REQUEST_BUDGET_S = 120.0  # no request holds the model's queue longer than this
 COMPUTE = "model"  # concurrency id shared by every event that runs the model
 
 # Scenes are 64x64: show them large and without smoothing. (Gradio 6 takes css at launch().)
+# The before/after sliders stack both images in one box of the component's height, so the halves align.
 CSS = """
 #comparison img, #source-image img, #recon img, #sweep-strip img, #sweep-anim img { image-rendering: pixelated; }
-#source-image img { min-height: 200px; object-fit: contain; }
-#stats table { font-size: 0.85em; }
+#source-image img { object-fit: contain; }
+#comparison .slider-wrap, #recon .slider-wrap, #comparison .slider-wrap > .wrap, #recon .slider-wrap > .wrap {
+  height: 100%; }
+#comparison .content, #recon .content { position: relative; height: 100%; }
+#comparison img[data-testid="imageslider-image"], #recon img[data-testid="imageslider-image"] {
+  position: absolute; inset: 0; width: 100%; height: 100%; max-height: none !important; object-fit: contain; }
+#stats table { font-size: 0.8em; }
+.attribute-row { padding: 4px; }
+#stats th, #stats td { white-space: nowrap; padding: 2px 8px; }
 """
+
+
+def skip(outputs) -> dict:
+    """Leave every one of ``outputs`` as it is."""
+    return {component: gr.skip() for component in outputs}
+
+
+def reported(outputs) -> Callable:
+    """A user error becomes one warning toast and the outputs keep their values (no "Error" badges)."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error as error:
+                gr.Warning(error.message)
+                return skip(outputs)
+        return wrapper
+
+    return decorate
+
+
+def guarded(progress: Callable | None, demo: gr.Blocks, request: gr.Request | None,
+            budget_s: float) -> Callable[[float, str], None]:
+    """A progress callback that stops the request at its next step when the client has left or the
+    request ran past ``budget_s`` (the library calls it between model evaluations)."""
+    deadline = time.monotonic() + budget_s
+
+    def report(fraction: float, message: str) -> None:
+        if _client_left(demo, request):
+            raise Stopped("the browser tab was closed; the request stopped")
+        if time.monotonic() > deadline:
+            raise Stopped(f"this request ran past {budget_s:.0f} s and was stopped: lower the steps, the "
+                          "refinement or the sweep frames")
+        if progress is not None:
+            progress(fraction, desc=message)
+
+    return report
+
+
+def _client_left(demo: gr.Blocks, request: gr.Request | None) -> bool:
+    """Whether gradio has marked this request's session closed (its heartbeat stopped)."""
+    session_hash = getattr(request, "session_hash", None)
+    holder = getattr(demo, "state_holder", None)
+    session = holder.session_data.get(session_hash) if (holder is not None and session_hash) else None
+    return bool(getattr(session, "is_closed", False))
+
+
+def _degree_label(attribute: Attribute) -> str:
+    """"Degree of NAME: source → target" (a whole target prompt shortened)."""
+    target = attribute.target if len(attribute.target) <= 40 else attribute.target[:39] + "…"
+    phrase = f"whole prompt → {target}" if attribute.full_prompt else f"{attribute.source} → {target}"
+    return f"Degree of {attribute.name}: {phrase}"
 
 
 @dataclass
@@ -46,19 +116,19 @@ class RowWidgets:
 
     @classmethod
     def build(cls, index: int) -> "RowWidgets":
-        with gr.Group(visible=False) as group:
+        with gr.Group(visible=False, elem_classes="attribute-row") as group:
             with gr.Row(equal_height=True):
-                name = gr.Textbox(label="Attribute", scale=2, min_width=80, elem_id=f"row{index}-name")
-                source = gr.Textbox(label="Source phrase", scale=3, min_width=80, elem_id=f"row{index}-source")
-                target = gr.Dropdown(label="Target phrase", choices=[], allow_custom_value=True, scale=3,
-                                     min_width=100, elem_id=f"row{index}-target")
-                remove = gr.Button("✕", variant="secondary", size="sm", scale=0, min_width=40,
-                                   elem_id=f"row{index}-remove")
-            with gr.Row(equal_height=True):
-                degree = gr.Slider(*DEGREE_RANGE, value=0.0, step=0.05, label="Degree", scale=5,
-                                   elem_id=f"row{index}-degree")
-                whole_prompt = gr.Checkbox(False, label="Target is the whole prompt", scale=1, min_width=120,
+                name = gr.Textbox(show_label=False, placeholder="attribute", scale=2, min_width=70,
+                                  container=False, elem_id=f"row{index}-name")
+                source = gr.Textbox(show_label=False, placeholder="source phrase (in the prompt)", scale=3,
+                                    min_width=80, container=False, elem_id=f"row{index}-source")
+                target = gr.Dropdown(show_label=False, choices=[], allow_custom_value=True, scale=3, min_width=100,
+                                     container=False, elem_id=f"row{index}-target")
+                whole_prompt = gr.Checkbox(False, label="whole prompt", scale=0, min_width=135, container=False,
                                            elem_id=f"row{index}-whole-prompt")
+                remove = gr.Button("✕", variant="secondary", size="sm", scale=0, min_width=36,
+                                   elem_id=f"row{index}-remove")
+            degree = gr.Slider(*DEGREE_RANGE, value=0.0, step=0.05, label="Degree", elem_id=f"row{index}-degree")
         return cls(group, name, source, target, whole_prompt, degree, remove)
 
     @property
@@ -80,7 +150,7 @@ class RowWidgets:
             self.source: attribute.source,
             self.target: gr.update(choices=list(choices), value=attribute.target),
             self.whole_prompt: attribute.full_prompt,
-            self.degree: gr.update(value=degree, label=f"Degree of {attribute.name}"),
+            self.degree: gr.update(value=degree, label=_degree_label(attribute)),
         }
 
 
@@ -93,6 +163,7 @@ class Form:
     prompt: gr.Textbox
     rows: list[RowWidgets]
     add_choice: gr.Dropdown
+    add_button: gr.Button
     sweep_name: gr.Dropdown
     seed: gr.Number
     steps: gr.Slider
@@ -110,7 +181,7 @@ class Form:
     @property
     def row_outputs(self) -> list:
         parts = [c for r in self.rows for c in (r.group, *r.parts)]
-        return [self.row_count, self.add_choice, self.sweep_name, *parts]
+        return [self.row_count, self.add_choice, self.add_button, self.sweep_name, *parts]
 
     @property
     def settings_outputs(self) -> list:
@@ -140,7 +211,10 @@ class Form:
             else:
                 updates.update(widgets.show(None))
         add = Studio.add_choices(presets, rows.attributes)
-        updates[self.add_choice] = gr.update(choices=add, value=add[0])
+        full = len(rows.attributes) >= MAX_ROWS
+        updates[self.add_choice] = gr.update(choices=add, value=add[0], interactive=not full)
+        updates[self.add_button] = gr.update(interactive=not full,
+                                             value=f"At most {MAX_ROWS} attributes" if full else "+ Add attribute")
         names = [a.name for a in rows.attributes]
         updates[self.sweep_name] = gr.update(choices=names, value=names[0] if names else None)
         return updates
@@ -150,24 +224,34 @@ class Form:
                 self.start_time: config.start_time, self.guidance: config.guidance}
 
 
-def create_demo(studio: Studio) -> gr.Blocks:
-    """The EMS Studio page over an already loaded :class:`Studio` (the model loads once per process)."""
+def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
+                request_budget_s: float = REQUEST_BUDGET_S) -> gr.Blocks:
+    """The EMS Studio page over an already loaded :class:`Studio` (the model loads once per process).
+
+    Args:
+        studio: the model and its handlers, shared by every user.
+        state_ttl_s: a user's workspace is dropped this long after its last update (at once when the
+            tab closes), with its files.
+        request_budget_s: a request still running after this long stops at its next step.
+    """
     defaults = studio.default_config()
     info = studio.backend.info
-    with gr.Blocks(title="EMS Studio", delete_cache=(3600, 3600)) as demo:
+    with gr.Blocks(title="EMS Studio", delete_cache=(600, int(state_ttl_s))) as demo:
         gr.Markdown(
             f"# EMS Studio\nChange one attribute of an image by a chosen degree. Model: `{studio.model}` "
             f"({info.family}, {info.image_size}x{info.image_size}). Upload an image or pick an example, "
             "pick a target, then move the slider: the edit re-renders when you release it.")
-        workspace = gr.State(None, time_to_live=STATE_TTL_S)
-        row_count = gr.State(0, time_to_live=STATE_TTL_S)
+        workspace = gr.State(None, time_to_live=state_ttl_s, delete_callback=studio.release)
+        row_count = gr.State(0, time_to_live=state_ttl_s)
         with gr.Row():
             with gr.Column(scale=5):
-                source_image = gr.Image(label="Source image", type="pil", image_mode="RGB", height=260,
-                                        sources=["upload", "clipboard"], elem_id="source-image")
-                examples = gr.Examples(
-                    examples=[[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.png"))], inputs=[source_image],
-                    cache_examples=False, label="Example scenes", elem_id="examples")
+                with gr.Row(equal_height=True):
+                    source_image = gr.Image(label="Source image (as the model sees it)", type="filepath",
+                                            height=150, sources=["upload", "clipboard"], elem_id="source-image",
+                                            scale=2, min_width=160)
+                    examples = gr.Examples(
+                        examples=[[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.png"))], inputs=[source_image],
+                        cache_examples=False, label="Example scenes", elem_id="examples", examples_per_page=6)
                 prompt = gr.Textbox(label="Source prompt", elem_id="prompt",
                                     info="Filled in by the model's captioner; edit it freely.")
                 rows = [RowWidgets.build(i) for i in range(MAX_ROWS)]
@@ -178,10 +262,11 @@ def create_demo(studio: Studio) -> gr.Blocks:
                         render_button = gr.Button("Render", variant="primary", size="md", elem_id="render")
                 with gr.Accordion("Advanced settings", open=False):
                     with gr.Row():
-                        seed = gr.Number(defaults.seed, label="Seed", precision=0, minimum=0)
+                        seed = gr.Number(defaults.seed, label="Seed", precision=0, minimum=0, maximum=MAX_SEED)
                         live_preview = gr.Checkbox(True, label="Live preview while dragging (fewer steps)",
                                                    elem_id="live-preview")
-                    steps = gr.Slider(1, 100, value=defaults.steps, step=1, label="Steps (full 1 → 0 schedule)")
+                    steps = gr.Slider(LIMITS["steps"].low, LIMITS["steps"].high, value=defaults.steps, step=1,
+                                      label="Steps (full 1 → 0 schedule)")
                     start_time = gr.Slider(0.05, 1.0, value=defaults.start_time, step=0.05,
                                            label="Start time t0 (how much of the schedule the edit re-samples)")
                     refine_iters = gr.Slider(0, 10, value=defaults.refine_iters, step=1,
@@ -192,10 +277,12 @@ def create_demo(studio: Studio) -> gr.Blocks:
                 comparison = gr.ImageSlider(label="Before / after", type="pil", format="png", height=420,
                                             elem_id="comparison", interactive=False)
                 stats = gr.Markdown(elem_id="stats")
-                downloads = gr.File(label="Result PNG (carries its recipe) and recipe JSON", file_count="multiple",
-                                    interactive=False, elem_id="downloads")
-                recipe_button = gr.UploadButton("Load a recipe (result PNG or JSON)", file_types=[".png", ".json"],
-                                                type="filepath", elem_id="load-recipe")
+                with gr.Row():
+                    save_button = gr.Button("Save result", elem_id="save-result", size="md", scale=1)
+                    recipe_button = gr.UploadButton("Load a recipe", file_types=[".png", ".json"], type="filepath",
+                                                    elem_id="load-recipe", size="md", scale=1)
+                downloads = gr.File(label="The result PNG (it carries its recipe) and the recipe JSON",
+                                    file_count="multiple", interactive=False, elem_id="downloads", visible=False)
         with gr.Tabs():
             with gr.Tab("Degree sweep"):
                 with gr.Row(equal_height=True):
@@ -206,9 +293,9 @@ def create_demo(studio: Studio) -> gr.Blocks:
                     sweep_button = gr.Button("Sweep", variant="primary", elem_id="sweep")
                 with gr.Row():
                     sweep_strip = gr.Image(label="Sweep strip", type="pil", format="png", interactive=False,
-                                           elem_id="sweep-strip", scale=3, height=220)
+                                           elem_id="sweep-strip", scale=3, height=300)
                     sweep_anim = gr.Image(label="Animation (GIF, download it)", type="filepath", interactive=False,
-                                          elem_id="sweep-anim", scale=1, height=220)
+                                          elem_id="sweep-anim", scale=1, height=300)
             with gr.Tab("Reconstruction check"):
                 recon_button = gr.Button("Reconstruct at degree 0", elem_id="reconstruct")
                 with gr.Row():
@@ -216,87 +303,125 @@ def create_demo(studio: Studio) -> gr.Blocks:
                                            interactive=False, elem_id="recon", height=320)
                     recon_report = gr.Markdown(elem_id="recon-report")
 
-        form = Form(workspace, row_count, prompt, rows, add_choice, sweep_name, seed, steps, refine_iters,
-                    start_time, guidance, live_preview)
-        result_outputs = [workspace, comparison, stats, downloads]
-        side_outputs = [sweep_strip, sweep_anim, recon, recon_report]
-        opened_outputs = [*result_outputs, prompt, *side_outputs, *form.row_outputs]
+        form = Form(workspace, row_count, prompt, rows, add_choice, add_button, sweep_name, seed, steps,
+                    refine_iters, start_time, guidance, live_preview)
+        result_outputs = [workspace, comparison, stats]
+        side_outputs = [downloads, sweep_strip, sweep_anim, recon, recon_report]
+        opened_outputs = [*result_outputs, prompt, source_image, *side_outputs, *form.row_outputs]
+        stale_outputs = [stats, *(r.degree for r in rows)]
         compute = dict(concurrency_id=COMPUTE, concurrency_limit=1)
+
+        def progress_of(progress, request: gr.Request | None):
+            return guarded(progress, demo, request, request_budget_s)
 
         def show_rendered(rendered: Rendered | None) -> dict:
             if rendered is None:
-                return {}
-            updates = {workspace: rendered.workspace, comparison: rendered.comparison, stats: rendered.stats}
-            if rendered.downloads is not None:
-                updates[downloads] = rendered.downloads
-            return updates
+                return skip(result_outputs)
+            return {workspace: rendered.workspace, comparison: rendered.comparison, stats: rendered.stats}
 
         def show_opened(opened: Opened) -> dict:
             presets = opened.workspace.presets if opened.workspace else []
+            shown = opened.workspace.image if opened.workspace else None
             return {workspace: opened.workspace, prompt: opened.prompt, comparison: opened.comparison,
-                    stats: opened.stats, downloads: None, sweep_strip: None, sweep_anim: None, recon: None,
-                    recon_report: "", **form.show_rows(opened.rows, presets)}
+                    source_image: shown, stats: opened.stats, downloads: gr.update(value=None, visible=False),
+                    sweep_strip: None,
+                    sweep_anim: None, recon: None, recon_report: "", **form.show_rows(opened.rows, presets)}
 
         # ----- thin adapters: form values in, component updates out ------------------------------
-        def on_open(image):
+        @reported(opened_outputs)
+        def on_open(image, previous):
+            studio.release(previous)  # a new image: the old one's files go
             return show_opened(studio.open_image(image))
 
+        @reported(result_outputs)
         @user_errors
-        def on_render(values: dict, progress=gr.Progress(track_tqdm=True)):
-            ws, request = form.read(values)
-            return show_rendered(studio.render(ws, request, progress))
+        def on_render(values: dict, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+            ws, edit = form.read(values)
+            return show_rendered(studio.render(ws, edit, progress_of(progress, request)))
 
-        def on_preview(values: dict):
+        def on_preview(values: dict, request: gr.Request):
             try:
-                ws, request = form.read(values)
-            except (ValueError, TypeError):
-                return {}
-            return show_rendered(studio.preview(ws, request))
+                ws, edit = form.read(values)
+                return show_rendered(studio.preview(ws, edit, progress_of(None, request)))
+            except (ValueError, TypeError, gr.Error):  # half-typed rows while dragging: the release reports it
+                return skip(result_outputs)
 
+        def on_stale(values: dict):
+            """The form changed: say the image is stale, and relabel the sliders with the new phrases."""
+            count = values[row_count]
+            labels = {r.degree: gr.update(label=_degree_label(r.read(values)[0])) for r in rows[:count]}
+            return {stats: studio.stats(values[workspace], stale=True), **labels}
+
+        @reported(form.row_outputs)
         @user_errors
         def on_add(values: dict):
-            ws, request = form.read(values)
-            return form.show_rows(studio.add_row(ws, request, values[add_choice]), ws.presets if ws else [])
+            ws, edit = form.read(values)
+            return form.show_rows(studio.add_row(ws, edit, values[add_choice]), ws.presets if ws else [])
 
+        @reported(form.row_outputs)
         @user_errors
         def on_remove(values: dict, index: int):
-            ws, request = form.read(values)
-            return form.show_rows(studio.remove_row(request, index), ws.presets if ws else [])
+            ws, edit = form.read(values)
+            return form.show_rows(studio.remove_row(edit, index), ws.presets if ws else [])
 
+        @reported([sweep_strip, sweep_anim])
         @user_errors
-        def on_sweep(values: dict, progress=gr.Progress(track_tqdm=True)):
-            ws, request = form.read(values)
+        def on_sweep(values: dict, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+            ws, edit = form.read(values)
             sweep = SweepRequest(values[sweep_name] or "", float(values[sweep_start] or 0.0),
                                  float(values[sweep_stop] or 0.0), int(values[sweep_frames]))
-            return studio.sweep(ws, request, sweep, progress)
+            swept = studio.sweep(ws, edit, sweep, progress_of(progress, request))
+            return {sweep_strip: swept.strip, sweep_anim: swept.animation}
 
+        @reported([recon, recon_report])
         @user_errors
-        def on_reconstruct(values: dict, progress=gr.Progress(track_tqdm=True)):
-            ws, request = form.read(values)
-            return studio.reconstruct(ws, request, progress)
+        def on_reconstruct(values: dict, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+            ws, edit = form.read(values)
+            rebuilt = studio.reconstruct(ws, edit, progress_of(progress, request))
+            return {recon: rebuilt.comparison, recon_report: rebuilt.report}
 
-        def on_recipe(values: dict, progress=gr.Progress(track_tqdm=True)):
-            restored = studio.load_recipe(values[workspace], values[recipe_button], values[live_preview], progress)
+        @reported([downloads])
+        def on_save(ws):
+            return {downloads: gr.update(value=studio.save_result(ws), visible=True)}
+
+        restored_outputs = [*opened_outputs, *form.settings_outputs]
+
+        @reported(restored_outputs)
+        def on_recipe(values: dict, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+            restored = studio.load_recipe(values[workspace], values[recipe_button], values[live_preview],
+                                          progress_of(progress, request))
+            studio.release(values[workspace])
             return {**show_opened(restored.opened), **show_rendered(restored.rendered),
-                    **form.show_config(restored.config), source_image: restored.opened.workspace.image}
+                    **form.show_config(restored.config)}
+
+        def on_close(request: gr.Request):
+            """The tab closed: drop this user's state (and files) now, not an hour later."""
+            holder = getattr(demo, "state_holder", None)
+            if holder is not None and request is not None:
+                holder.delete_state(request.session_hash)
+                log.info("session closed; its state was released")
 
         # ----- events ----------------------------------------------------------------------------
-        source_image.upload(on_open, [source_image], opened_outputs, **compute)
-        source_image.clear(on_open, [source_image], opened_outputs, **compute)
-        examples.load_input_event.then(on_open, [source_image], opened_outputs, **compute)
-        render_events = [render_button.click] + [r.degree.release for r in rows]
+        source_image.upload(on_open, [source_image, workspace], opened_outputs, **compute)
+        source_image.clear(on_open, [source_image, workspace], opened_outputs, **compute)
+        examples.load_input_event.then(on_open, [source_image, workspace], opened_outputs, **compute)
+        render_events = [render_button.click] + [r.degree.release for r in rows] + [r.target.select for r in rows]
         for event in render_events:
             event(on_render, form.inputs, result_outputs, show_progress_on=[comparison], **compute)
         for r in rows:
-            r.degree.input(on_preview, form.inputs, result_outputs[:3], show_progress="hidden",
+            r.degree.input(on_preview, form.inputs, result_outputs, show_progress="hidden",
                            trigger_mode="always_last", **compute)
+            for part in (r.name, r.source, r.target, r.whole_prompt):
+                part.input(on_stale, form.inputs, stale_outputs, show_progress="hidden", concurrency_limit=None)
+        prompt.input(on_stale, form.inputs, stale_outputs, show_progress="hidden", concurrency_limit=None)
         add_button.click(on_add, form.inputs | {add_choice}, form.row_outputs, concurrency_limit=None)
         for index, r in enumerate(rows):
             r.remove.click(partial(on_remove, index=index), form.inputs, form.row_outputs, concurrency_limit=None)
         sweep_button.click(on_sweep, form.inputs | {sweep_name, sweep_start, sweep_stop, sweep_frames},
                            [sweep_strip, sweep_anim], **compute)
         recon_button.click(on_reconstruct, form.inputs, [recon, recon_report], **compute)
-        recipe_button.upload(on_recipe, {workspace, recipe_button, live_preview},
-                             [*opened_outputs, *form.settings_outputs, source_image], **compute)
+        save_button.click(on_save, [workspace], [downloads], concurrency_limit=None)
+        recipe_button.upload(on_recipe, {workspace, recipe_button, live_preview}, restored_outputs, **compute)
+        demo.unload(on_close)
     demo.queue(default_concurrency_limit=1, max_size=64)
     return demo

@@ -7,9 +7,9 @@ layout wires them to. They never keep per-user data on the studio.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,7 @@ import gradio as gr
 from PIL import Image
 
 from ems_core import Attribute, AttributePreset, Backend, Captioner, EditConfig, default_captioner, load_backend
-from ems_core.images import horizontal_strip
+from ems_core.images import horizontal_strip, load_image, sanitize_image
 from ems_core.recipe import read_recipe, save_png_with_recipe
 
 from .errors import user_errors
@@ -29,7 +29,7 @@ from .zerogpu import gpu
 MAX_ROWS = 4  # attribute rows the form can show
 CUSTOM = "custom"  # the "add attribute" choice for a row without a preset
 FIRST_PRESET = "colour"  # the row a new image starts with, when the captioner offers it
-SCRATCH_MAX_AGE_S = 3600  # downloads older than this are deleted from the scratch folder
+DISPLAY_MIN_SIDE = 256  # sweep frames of smaller models are enlarged (nearest neighbour) to at least this
 
 
 class Rows(NamedTuple):
@@ -51,7 +51,6 @@ class Rendered(NamedTuple):
     workspace: Workspace
     comparison: tuple[Image.Image, Image.Image]
     stats: str
-    downloads: list[str] | None  # None for previews: the downloads stay those of the last full render
 
 
 class Swept(NamedTuple):
@@ -89,7 +88,8 @@ class Studio:
 
     def __init__(self, backend: Backend, model: str, captioner: Captioner | None = None):
         self.backend, self.model, self.captioner = backend, model, captioner
-        self.scratch = Path(tempfile.mkdtemp(prefix="ems-studio-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix="ems-studio-"))  # one folder per workspace inside
+        atexit.register(shutil.rmtree, self.scratch, True)
 
     @classmethod
     def load(cls, model: str = "world", device: str = "cpu", dtype: str | None = None, cpu_offload: bool = False,
@@ -145,23 +145,31 @@ class Studio:
 
     # ----- handlers ---------------------------------------------------------------------------
     @user_errors
-    def open_image(self, image: Image.Image | None) -> Opened:
-        """A new image: caption it, offer presets, start a fresh workspace (nothing computed yet)."""
+    def open_image(self, image: Image.Image | str | Path | None) -> Opened:
+        """A new image (a PIL image or an uploaded file's path): caption it, offer presets, start a fresh
+        workspace (nothing computed yet)."""
         if image is None:
             return Opened(None, "", Rows([], {}), None, "")
+        image = sanitize_image(image) if isinstance(image, Image.Image) else load_image(image)
         workspace = Workspace.open(self.backend, self.model, image)
-        caption = ""
+        caption, notes = "", []
         if self.captioner is not None:
             try:
                 caption = self.captioner.caption(workspace.image)
             except ValueError as error:  # the image still opens: the user types the prompt
                 gr.Warning(f"could not caption the image ({error}): describe it in the source prompt")
+            unknown = self.captioner.out_of_domain(workspace.image)
+            if unknown:
+                gr.Warning(f"This image is outside what {self.model!r} knows ({unknown}): its caption and edits "
+                           "will not be meaningful.")
+                notes.append(f"_Outside the model's world: {unknown}._")
         workspace.presets = self.presets_for(caption)
         names = [p.name for p in workspace.presets]
         first = FIRST_PRESET if FIRST_PRESET in names else (names[0] if names else CUSTOM)
         rows = Rows([self.row_for(workspace.presets, first)], {})
-        note = "" if caption else "_No caption: describe the image in the source prompt._"
-        return Opened(workspace, caption, rows, (workspace.image, workspace.image), note)
+        if not caption:
+            notes.append("_No caption: describe the image in the source prompt._")
+        return Opened(workspace, caption, rows, (workspace.image, workspace.image), "\n\n".join(notes))
 
     @gpu
     @user_errors
@@ -173,21 +181,22 @@ class Studio:
     def _render(self, workspace: Workspace, request: EditRequest,
                 progress: Callable[[float, str], None] | None) -> Rendered:
         result = workspace.render(request, progress)
-        return Rendered(workspace, (workspace.image, result.image), self.stats(workspace), self.downloads(workspace))
+        return Rendered(workspace, (workspace.image, result.image), self.stats(workspace))
 
     @gpu
     @user_errors
-    def preview(self, workspace: Workspace | None, request: EditRequest) -> Rendered | None:
+    def preview(self, workspace: Workspace | None, request: EditRequest,
+                progress: Callable[[float, str], None] | None = None) -> Rendered | None:
         """Fast render while a slider is dragged; ``None`` (show nothing) when off or not ready."""
         if workspace is None or not request.live_preview:
             return None
         try:
-            result = workspace.render_preview(request)
+            result = workspace.render_preview(request, progress)
         except (ValueError, KeyError):  # half-typed rows while dragging: the release reports it
             return None
         if result is None:  # stale: never cover the full-quality image of the same degrees
             return None
-        return Rendered(workspace, (workspace.image, result.image), self.stats(workspace), None)
+        return Rendered(workspace, (workspace.image, result.image), self.stats(workspace))
 
     @gpu(duration=120)
     @user_errors
@@ -197,8 +206,8 @@ class Studio:
         workspace = self._require(workspace)
         name = sweep.name or (request.attributes[0].name if request.attributes else "")
         results = workspace.sweep(request, name, sweep.degrees(), progress)
-        frames = [r.image for r in results]
-        path = self._scratch_path("sweep", ".gif")
+        frames = [self.for_display(r.image) for r in results]
+        path = self.folder_of(workspace) / "sweep.gif"
         loop = frames + frames[-2:0:-1]
         loop[0].save(path, save_all=True, append_images=loop[1:], duration=350, loop=0, disposal=2)
         return Swept(horizontal_strip(frames), str(path))
@@ -252,10 +261,16 @@ class Studio:
         return workspace
 
     @staticmethod
-    def stats(workspace: Workspace) -> str:
-        """Markdown: the latest move's latency, then a table of the first, latest and preview moves."""
+    def stats(workspace: Workspace | None, stale: bool = False) -> str:
+        """Markdown: the latest move's latency, then a table of the first, latest and preview moves.
+
+        ``stale``: the form changed since the image was rendered; say so above the table.
+        """
+        if workspace is None:
+            return ""
         latest, first = workspace.latest_move, workspace.first_move
-        lines = []
+        lines = ["**Stale:** the image shows the previous settings; release a slider or press Render.", ""] \
+            if stale and latest is not None else []
         if latest is not None and first is not None:
             cache = "cache hit" if latest.cache_hit else "cache miss"
             lines += [f"**Latest move: {latest.total_ms:.0f} ms** (first move: {first.total_ms:.0f} ms) · "
@@ -266,23 +281,37 @@ class Studio:
         rows = [_stats_row(label, move) for label, move in named if move is not None]
         return "\n".join(lines + rows) if rows else ""
 
-    def downloads(self, workspace: Workspace) -> list[str]:
-        """The last result as a PNG carrying its recipe, and the recipe as JSON."""
+    @user_errors
+    def save_result(self, workspace: Workspace | None) -> list[str]:
+        """Write the last result as a PNG carrying its recipe, and the recipe as JSON (on demand only)."""
+        workspace = self._require(workspace)
         recipe = workspace.recipe()
-        png = save_png_with_recipe(workspace.result.image, recipe, self._scratch_path("ems-edit", ".png"))
-        json_path = self._scratch_path("ems-recipe", ".json")
+        folder = self.folder_of(workspace)
+        png = save_png_with_recipe(workspace.result.image, recipe, folder / "ems-edit.png")
+        json_path = folder / "ems-recipe.json"
         json_path.write_text(recipe.to_json() + "\n")
         return [str(png), str(json_path)]
 
-    def _scratch_path(self, stem: str, suffix: str) -> Path:
-        """A fresh file path in the scratch folder (files older than an hour are removed first)."""
-        now = time.time()
-        for old in self.scratch.iterdir():
-            if now - old.stat().st_mtime > SCRATCH_MAX_AGE_S:
-                shutil.rmtree(old, ignore_errors=True)
-        folder = self.scratch / uuid.uuid4().hex[:12]
-        folder.mkdir()
-        return folder / f"{stem}{suffix}"
+    def folder_of(self, workspace: Workspace) -> Path:
+        """The workspace's own scratch folder (its downloads and animations), made on first use."""
+        if workspace.scratch is None or not workspace.scratch.exists():
+            workspace.scratch = self.scratch / uuid.uuid4().hex[:12]
+            workspace.scratch.mkdir(parents=True)
+        return workspace.scratch
+
+    @staticmethod
+    def release(workspace: Workspace | None) -> None:
+        """Free what a workspace holds outside memory (called when its session ends or expires)."""
+        if workspace is not None and workspace.scratch is not None:
+            shutil.rmtree(workspace.scratch, ignore_errors=True)
+            workspace.scratch = None
+
+    def for_display(self, image: Image.Image) -> Image.Image:
+        """Small models' images enlarged by a whole factor (nearest neighbour: pixels stay crisp)."""
+        factor = max(1, -(-DISPLAY_MIN_SIDE // max(image.width, image.height)))
+        if factor == 1:
+            return image
+        return image.resize((image.width * factor, image.height * factor), Image.Resampling.NEAREST)
 
 
 def _stats_row(label: str, move: Move) -> str:

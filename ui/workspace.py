@@ -9,6 +9,7 @@ settings, so one session per quality keeps both caches warm instead of alternati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PIL import Image
 
@@ -92,6 +93,7 @@ class Workspace:
     latest_preview: Move | None = None
     result: RenderResult | None = None
     result_request: EditRequest | None = None
+    scratch: Path | None = None  # this user's files (downloads, animations); removed when the session ends
 
     @classmethod
     def open(cls, backend: Backend, model: str, image: Image.Image, presets: list[AttributePreset] | None = None,
@@ -132,12 +134,12 @@ class Workspace:
         self.result, self.result_request = result, request
         return result
 
-    def render_preview(self, request: EditRequest) -> RenderResult | None:
+    def render_preview(self, request: EditRequest, progress: Progress | None = None) -> RenderResult | None:
         """Fast render with the preview preset (slider drag); ``None`` when the full-quality result
         of this very request is already there (a preview that reaches the queue after its release)."""
         if request == self.result_request:
             return None
-        result = self._synced("preview", request).render(self._degrees(request), request.preview_config())
+        result = self._synced("preview", request).render(self._degrees(request), request.preview_config(), progress)
         self.latest_preview = Move.of("preview", result)
         return result
 

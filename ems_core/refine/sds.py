@@ -18,6 +18,8 @@ the network Jacobian is skipped, as in SDS). Noise levels are annealed from ``t_
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from ..backends.contract import Backend
@@ -45,12 +47,16 @@ def annealed_time(i: int, iters: int, t_max: float, t_min: float) -> float:
 
 def refine_latent(backend: Backend, z: torch.Tensor, z_source: torch.Tensor, edit: PromptEmbedding,
                   source: PromptEmbedding, iters: int, lr: float, proximity: float, t_max: float,
-                  t_min: float, generator: torch.Generator) -> torch.Tensor:
-    """``iters`` steps of ``z <- z + lr (delta(z) - lambda (z - z_src))`` (module docstring)."""
+                  t_min: float, generator: torch.Generator,
+                  callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
+    """``iters`` steps of ``z <- z + lr (delta(z) - lambda (z - z_src))`` (module docstring);
+    ``callback(i, iters)`` after each (progress, and the place a caller may stop the work)."""
     for i in range(iters):
         t = annealed_time(i, iters, t_max, t_min)
         # One noise for the whole batch: each image of a sweep equals its single render.
         eps = torch.randn((1, *z.shape[1:]), generator=generator, dtype=torch.float32).to(z.device, z.dtype)
         eps = eps.expand_as(z)
         z = z + lr * (sds_delta(backend, z, t, eps, edit, source) - proximity * (z - z_source))
+        if callback is not None:
+            callback(i + 1, iters)
     return z

@@ -167,8 +167,41 @@ class StudioPage:
         chooser.value.set_files(str(path))
 
     def downloaded_png(self) -> bytes:
+        """Press "Save result" and fetch the PNG it offers."""
+        self.page.locator("#save-result").click()
+        self.page.wait_for_selector("#downloads a[href$='.png']", timeout=RENDER_TIMEOUT_MS)
         links = self.page.locator("#downloads a").evaluate_all("links => links.map(a => a.href)")
         return self.fetch(next(link for link in links if link.endswith(".png")))
+
+    def drag_degree(self, start: float, stop: float, steps: int = 12) -> None:
+        """Drag row 0's slider with the mouse from ``start`` to ``stop`` (fractions of its track)."""
+        track = self.page.locator("#row0-degree input[type=range]").bounding_box()
+        y = track["y"] + track["height"] / 2
+        self.page.mouse.move(track["x"] + track["width"] * start, y)
+        self.page.mouse.down()
+        for i in range(steps + 1):
+            self.page.mouse.move(track["x"] + track["width"] * (start + (stop - start) * i / steps), y)
+            self.page.wait_for_timeout(80)
+        self.page.mouse.up()
+
+    def toasts(self) -> list[str]:
+        return self.page.locator(".toast-body").all_inner_texts()
+
+    def error_badges(self) -> int:
+        """Components marked as failed by gradio (the red "Error" status)."""
+        return self.page.locator("[data-testid='status-tracker'].error, .error-badge").count()
+
+    def comparison_view(self, handle_at: float) -> np.ndarray:
+        """A screenshot of the before/after box with its handle dragged to ``handle_at`` of its width."""
+        box = self.page.locator("#comparison").bounding_box()
+        handle = self.page.locator("#comparison [data-testid=slider] .icon-wrap").bounding_box()
+        y = handle["y"] + handle["height"] / 2
+        self.page.mouse.move(handle["x"] + handle["width"] / 2, y)
+        self.page.mouse.down()
+        self.page.mouse.move(box["x"] + box["width"] * handle_at, y, steps=10)
+        self.page.mouse.up()
+        self.page.wait_for_timeout(300)
+        return np.asarray(Image.open(io.BytesIO(self.page.locator("#comparison").screenshot())).convert("RGB"))
 
 
 def total_ms(text: str) -> float:
@@ -273,4 +306,77 @@ def test_a_whole_target_prompt_round_trips_through_the_page(app_url, browser, ba
     again = read_recipe(Image.open(io.BytesIO(studio.downloaded_png())))
     assert again.attributes == (whole,) and again.degrees == {"scene": 0.5}
     studio.page.screenshot(path=str(ARTIFACTS / "browser-whole-prompt.png"), full_page=True)
+    context.close()
+
+
+def object_centre(view: np.ndarray, colour: tuple[int, int, int]) -> tuple[float, float]:
+    """Centroid (x, y) in screen pixels of the pixels close to ``colour``, away from the slider handles."""
+    close = np.abs(view.astype(int) - np.array(colour)).sum(axis=-1) < 120
+    close[:, :60] = close[:, -60:] = False  # the handle sits at one edge
+    ys, xs = np.nonzero(close)
+    assert len(xs) > 100, "the object is not on screen"
+    return float(xs.mean()), float(ys.mean())
+
+
+def test_drags_show_no_error_and_the_halves_align(app_url, browser):
+    """Issue 8, 1-3: no toast while dragging (live preview off and on); before and after halves drawn in
+    the same place at degree 0; a bad row gives one warning and no lasting "Error" badges; the fifth row
+    cannot be asked for."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    studio = StudioPage(context.new_page(), app_url)
+    studio.pick_example("red-circle")
+    studio.set_target("blue")
+    studio.page.locator("text=Advanced settings").click()
+    preview = studio.page.locator("#live-preview input")
+
+    preview.uncheck()
+    studio.drag_degree(0.34, 0.55)
+    studio.page.wait_for_function("[...document.querySelectorAll('#stats tr')].length >= 3",
+                                  timeout=RENDER_TIMEOUT_MS)
+    studio.page.wait_for_timeout(1500)
+    assert studio.toasts() == [] and studio.error_badges() == 0
+    assert "latest preview" not in studio.page.locator("#stats").inner_text()
+
+    preview.check()
+    studio.drag_degree(0.55, 0.40)
+    studio.page.wait_for_function(
+        "[...document.querySelectorAll('#stats tr')].some(tr => tr.cells[0].innerText.trim() === 'latest preview')",
+        timeout=RENDER_TIMEOUT_MS)  # previews arrived during the drag
+    studio.page.wait_for_timeout(1500)
+    assert studio.toasts() == [] and studio.error_badges() == 0
+
+    number = studio.page.locator("#row0-degree input[type=number]")
+    number.fill("0")
+    number.press("Tab")
+    studio.wait_for_move(0.0)
+    images = studio.page.locator("#comparison img")
+    assert images.nth(0).bounding_box() == images.nth(1).bounding_box()
+    before_x, before_y = object_centre(studio.comparison_view(0.97), (220, 30, 30))  # the source
+    after_x, after_y = object_centre(studio.comparison_view(0.03), (220, 30, 30))  # its degree-0 render
+    assert abs(before_x - after_x) <= 1.0 and abs(before_y - after_y) <= 1.0
+    studio.page.screenshot(path=str(ARTIFACTS / "browser-degree0.png"), full_page=True)
+
+    source = studio.page.locator("#row0-source textarea")
+    source.fill("")
+    source.press_sequentially("green", delay=30)  # typed, as a user does (fill() fires no gradio input event)
+    studio.page.locator("#render").click()
+    studio.page.wait_for_selector(".toast-body", timeout=RENDER_TIMEOUT_MS)
+    toasts = studio.toasts()
+    assert len(toasts) == 1 and "not in the prompt" in toasts[0] and "Warning" in toasts[0]
+    assert studio.error_badges() == 0
+    studio.page.wait_for_function("document.querySelector('#stats').innerText.includes('Stale')",
+                                  timeout=ACTION_TIMEOUT_MS)  # the image no longer matches the form
+    studio.page.screenshot(path=str(ARTIFACTS / "browser-bad-row.png"), full_page=True)
+    source.fill("red")
+    studio.page.locator("#render").click()
+    studio.page.wait_for_function("!document.querySelector('#stats').innerText.includes('Stale')",
+                                  timeout=RENDER_TIMEOUT_MS)
+    assert studio.error_badges() == 0
+
+    add = studio.page.locator("#add-row")
+    for _ in range(3):
+        add.click()
+        studio.page.wait_for_timeout(500)
+    expect(add).to_be_disabled()
+    assert studio.page.locator("#row3-degree").is_visible() and studio.error_badges() == 0
     context.close()

@@ -6,6 +6,7 @@ import copy
 import importlib
 import sys
 import types
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -86,7 +87,7 @@ def test_preview_keeps_its_own_cache(studio, red_circle):
     studio.render(workspace, request_for(studio, CAPTION, 0.5))
     dragged = request_for(studio, CAPTION, 0.6)
     preview = studio.preview(workspace, dragged)
-    assert preview.downloads is None
+    assert preview.comparison[1].size == (64, 64)
     assert workspace.latest_preview.nfe == workspace.preview.edit_nfe(dragged.preview_config())
     assert dragged.preview_config().steps == 10 and dragged.preview_config().seed == dragged.config.seed
     studio.render(workspace, request_for(studio, CAPTION, 0.7))
@@ -180,8 +181,9 @@ def test_rows_add_and_remove(studio, red_circle):
 def test_whole_target_prompt_row_round_trips_through_the_recipe(studio, red_circle):
     whole = Attribute("scene", "", "a small blue star at the top left on a black background", full_prompt=True)
     request = EditRequest(CAPTION, (whole,), {"scene": 0.6}, studio.default_config().with_(**FAST))
-    rendered = studio.render(studio.open_image(red_circle).workspace, request)
-    restored = studio.load_recipe(None, rendered.downloads[0])
+    workspace = studio.open_image(red_circle).workspace
+    rendered = studio.render(workspace, request)
+    restored = studio.load_recipe(None, studio.save_result(workspace)[0])
     assert restored.opened.rows == Rows([whole], {"scene": 0.6})
     assert np.array_equal(pixels(restored.rendered.comparison[1]), pixels(rendered.comparison[1]))
 
@@ -190,7 +192,7 @@ def test_sweep_strip_and_animation(studio, red_circle):
     workspace = studio.open_image(red_circle).workspace
     swept = studio.sweep(workspace, request_for(studio, CAPTION, 0.5, refine_iters=0),
                          SweepRequest("colour", 0.0, 1.0, 3))
-    assert swept.strip.size == (3 * 64 + 2 * 2, 64)
+    assert swept.strip.size == (3 * 256 + 2 * 2, 256)  # 64-pixel frames enlarged 4x for the page
     with Image.open(swept.animation) as gif:
         assert gif.n_frames == 4  # forth and back: 0, 0.5, 1, 0.5
     with pytest.raises(gr.Error, match="no attribute row called 'size'"):
@@ -210,7 +212,8 @@ def test_result_png_restores_the_edit(studio, red_circle):
     opened = studio.open_image(red_circle)
     request = request_for(studio, CAPTION, 0.75, seed=3, refine_iters=1)
     rendered = studio.render(opened.workspace, request)
-    png, json_path = rendered.downloads
+    assert opened.workspace.scratch is None  # a render writes nothing to disk
+    png, json_path = studio.save_result(opened.workspace)
     recipe = read_recipe(png)
     assert recipe == read_recipe(json_path) == opened.workspace.recipe()
     assert recipe.degrees == {"colour": 0.75} and recipe.seed == 3 and recipe.config == request.config
@@ -266,3 +269,64 @@ def test_gpu_decorator_is_a_no_op_without_spaces(monkeypatch):
     assert calls == [60, 120]
     monkeypatch.delitem(sys.modules, "spaces")
     importlib.reload(ui.zerogpu)
+
+
+def test_files_are_written_on_demand_and_released_with_the_session(studio, red_circle):
+    workspace = studio.open_image(red_circle).workspace
+    with pytest.raises(gr.Error, match="nothing rendered yet"):
+        studio.save_result(workspace)
+    studio.render(workspace, request_for(studio, CAPTION, 0.5))
+    studio.sweep(workspace, request_for(studio, CAPTION, 0.5, refine_iters=0), SweepRequest("colour", 0, 1, 2))
+    saved = studio.save_result(workspace)
+    assert {Path(p).name for p in saved} == {"ems-edit.png", "ems-recipe.json"}
+    folder = workspace.scratch
+    assert sorted(p.name for p in folder.iterdir()) == ["ems-edit.png", "ems-recipe.json", "sweep.gif"]
+    assert studio.save_result(workspace) == saved  # saving again overwrites, never accumulates
+    studio.release(workspace)  # what gr.State's delete_callback calls when the session ends or expires
+    assert not folder.exists() and workspace.scratch is None
+    studio.release(None)
+
+
+def test_sweep_frames_of_a_small_model_are_enlarged_crisply(studio):
+    small = Image.new("RGB", (64, 64), (10, 20, 30))
+    small.putpixel((0, 0), (255, 0, 0))
+    big = studio.for_display(small)
+    assert big.size == (256, 256) and big.getpixel((3, 3)) == (255, 0, 0) and big.getpixel((4, 4)) == (10, 20, 30)
+    assert studio.for_display(Image.new("RGB", (512, 512))).size == (512, 512)
+
+
+def test_stale_marker_appears_only_after_a_render(studio, red_circle):
+    workspace = studio.open_image(red_circle).workspace
+    assert "Stale" not in studio.stats(workspace, stale=True)  # nothing shown yet, nothing stale
+    studio.render(workspace, request_for(studio, CAPTION, 0.5))
+    assert studio.stats(workspace, stale=True).startswith("**Stale:**")
+    assert "Stale" not in studio.stats(workspace)
+
+
+def test_an_image_outside_the_world_is_flagged(studio, red_circle):
+    noise = Image.fromarray((np.random.RandomState(0).rand(64, 64, 3) * 255).astype("uint8"))
+    opened = studio.open_image(noise)
+    assert "Outside the model's world" in opened.stats
+    assert "Outside" not in studio.open_image(red_circle).stats
+
+
+def test_user_errors_name_no_server_paths(studio, tmp_path):
+    missing = tmp_path / "deep" / "folder" / "recipe.png"
+    with pytest.raises(gr.Error) as caught:
+        studio.load_recipe(None, str(missing))
+    assert str(tmp_path) not in caught.value.message and "recipe.png" in caught.value.message
+
+
+def test_a_request_stops_at_its_next_step_past_its_budget(studio, red_circle):
+    from ui.layout import guarded
+
+    demo = create_demo(studio)
+    workspace = studio.open_image(red_circle).workspace
+    calls = []
+    out_of_time = guarded(lambda fraction, desc: calls.append(fraction), demo, None, budget_s=-1.0)
+    with pytest.raises(gr.Error, match="ran past"):
+        studio.render(workspace, request_for(studio, CAPTION, 0.5), out_of_time)
+    assert calls == [] and workspace.full.inversions_computed == 0  # stopped at the first step, nothing kept
+    in_time = guarded(lambda fraction, desc: calls.append(fraction), demo, None, budget_s=60.0)
+    studio.render(workspace, request_for(studio, CAPTION, 0.5), in_time)
+    assert calls and calls[-1] == 1.0
