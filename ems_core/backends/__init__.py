@@ -8,7 +8,7 @@
 """
 
 from .contract import Backend, BackendInfo, CountingBackend
-from .registry import DEFAULT_MODEL, load_backend, parse_dtype, register_backend, registered_backends
+from .registry import DEFAULT_MODEL, check_device, load_backend, parse_dtype, register_backend, registered_backends
 
-__all__ = ["Backend", "BackendInfo", "CountingBackend", "DEFAULT_MODEL", "load_backend", "parse_dtype",
+__all__ = ["Backend", "BackendInfo", "CountingBackend", "DEFAULT_MODEL", "check_device", "load_backend", "parse_dtype",
            "register_backend", "registered_backends"]

@@ -3,29 +3,53 @@
 The pipeline class recorded in ``model_index.json`` picks the adapter (:data:`PIPELINE_ADAPTERS`):
 ``StableDiffusion3Pipeline`` -> :class:`~ems_core.backends.sd3.SD3Backend`, ``FluxPipeline`` ->
 :class:`~ems_core.backends.flux.FluxBackend`.
-Anything else, and any folder or hub id that cannot be read, raises a ``ValueError`` in one sentence.
+Anything else, and any folder or hub id that cannot be read, raises a ``ValueError`` in one sentence:
+a local folder is checked component by component before loading (weights must be safetensors: pickle
+files can run code), and a hub id that is not in the local cache fails within
+:data:`HUB_PROBE_TIMEOUT_S` seconds when the hub cannot be reached, instead of after the hub client's
+retries.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import pickle
+import re
+import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
+import huggingface_hub
+import huggingface_hub.constants
 import torch
 from diffusers import DiffusionPipeline
+from safetensors import SafetensorError
 
 from .diffusers_adapter import DiffusersBackend
 from .flux import FluxBackend
 from .sd3 import SD3Backend
 
-__all__ = ["PIPELINE_ADAPTERS", "load_pretrained", "pipeline_class_name", "default_dtype"]
+__all__ = ["HUB_PROBE_TIMEOUT_S", "MODEL_LOAD_ERRORS", "PIPELINE_ADAPTERS", "check_pipeline_folder", "default_dtype", "hub_reachable",
+           "load_pretrained", "pipeline_class_name"]
 
 #: ``model_index.json`` ``_class_name`` -> the adapter that wraps that pipeline's components.
 PIPELINE_ADAPTERS: dict[str, type[DiffusersBackend]] = {
     "StableDiffusion3Pipeline": SD3Backend,
     "FluxPipeline": FluxBackend,
 }
+
+
+#: How long the hub may take to accept a connection before a hub id that is not cached is given up on.
+HUB_PROBE_TIMEOUT_S = 3.0
+
+#: What loading a model's files can raise (besides ValueError): missing or unreadable files, a class the
+#: installed libraries lack, weights that do not fit the config, a refused pickle, a corrupt safetensors file.
+MODEL_LOAD_ERRORS = (OSError, ImportError, RuntimeError, KeyError, TypeError, AttributeError, pickle.UnpicklingError,
+                SafetensorError)
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 
 def _help() -> str:
@@ -46,23 +70,125 @@ def _looks_like_path(name: str) -> bool:
 
 
 def pipeline_class_name(name_or_path: str) -> str:
-    """The ``_class_name`` in the model's ``model_index.json`` (local folder, else the hub)."""
+    """The ``_class_name`` in the model's ``model_index.json`` (local folder, else the hub or its cache)."""
     path = Path(name_or_path).expanduser()
     if path.is_dir():
-        index = path / "model_index.json"
-        if not index.is_file():
-            raise ValueError(f"Model folder {name_or_path!r} has no model_index.json, so it is not a "
-                             f"diffusers pipeline folder; {_help()}.")
-        return str(json.loads(index.read_text()).get("_class_name", ""))
+        return str(_model_index(path, name_or_path).get("_class_name", ""))
     if path.exists() or _looks_like_path(name_or_path):
         raise ValueError(f"Model {name_or_path!r} is neither a preset nor an existing diffusers folder; "
                          f"{_help()}.")
+    cached = _cached_model_index(name_or_path)
+    if cached is not None:
+        return str(_model_index(cached.parent, name_or_path).get("_class_name", ""))
+    if not hub_reachable():
+        raise ValueError(f"Model {name_or_path!r} is not a local folder and could not be read from the Hugging "
+                         f"Face hub: it is not in the local cache ({huggingface_hub.constants.HF_HUB_CACHE}) and "
+                         f"{_why_unreachable()}; download it where the hub is reachable or pass a local folder; "
+                         f"{_help()}.")
     try:
         config = DiffusionPipeline.load_config(name_or_path)
-    except Exception as err:  # offline, unknown repository, gated model, malformed id...
+    except Exception as err:  # unknown repository, gated model, malformed id...
         raise ValueError(f"Model {name_or_path!r} is not a local folder and could not be read from the "
                          f"Hugging Face hub ({type(err).__name__}); {_help()}.") from err
     return str(config.get("_class_name", ""))
+
+
+def _model_index(folder: Path, name: str) -> dict:
+    index = folder / "model_index.json"
+    if not index.is_file():
+        raise ValueError(f"Model folder {name!r} has no model_index.json, so it is not a diffusers pipeline "
+                         f"folder; {_help()}.")
+    try:
+        data = json.loads(index.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"Model {name!r}: model_index.json is not readable JSON ({type(err).__name__})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"Model {name!r}: model_index.json is not a JSON object")
+    return data
+
+
+def _cached_model_index(repo_id: str) -> Path | None:
+    """``model_index.json`` of ``repo_id`` in the local hub cache, or ``None``."""
+    try:
+        found = huggingface_hub.try_to_load_from_cache(repo_id, "model_index.json")
+    except ValueError:  # not a valid repository id
+        return None
+    return Path(found) if isinstance(found, str) else None
+
+
+def hub_reachable(timeout: float | None = None) -> bool:
+    """Whether the hub answers an HTTP request within ``timeout`` seconds (default
+    :data:`HUB_PROBE_TIMEOUT_S`), name lookup included; ``False`` at once when ``HF_HUB_OFFLINE`` is set.
+
+    One ``HEAD`` of the endpoint (through the environment's proxy, as the hub client does): a success, a
+    redirect or 401/403/404 count as an answer; no answer, a refused connection, a TLS failure or another
+    status (an intercepting proxy's 426, a 5xx) do not.
+    """
+    if huggingface_hub.constants.HF_HUB_OFFLINE:
+        return False
+    timeout = HUB_PROBE_TIMEOUT_S if timeout is None else timeout
+    answers: list[bool] = []
+
+    def probe() -> None:
+        request = urllib.request.Request(huggingface_hub.constants.ENDPOINT, method="HEAD")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                answers.append(response.status < 400)
+        except urllib.error.HTTPError as error:
+            answers.append(error.code in (401, 403, 404))
+        except (OSError, ValueError):  # URLError, timeouts, TLS errors, a malformed endpoint
+            answers.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)  # a stuck name lookup ignores socket timeouts
+    thread.start()
+    thread.join(timeout)
+    return bool(answers and answers[0])
+
+
+def _why_unreachable() -> str:
+    if huggingface_hub.constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set"
+    return (f"the hub ({huggingface_hub.constants.ENDPOINT}) could not be reached within "
+            f"{HUB_PROBE_TIMEOUT_S:g} s (offline?)")
+
+
+def check_pipeline_folder(folder: Path, name: str) -> None:
+    """Refuse a diffusers folder whose components cannot load, naming the component and what is missing.
+
+    Each component ``model_index.json`` lists needs its sub-folder; models (anything but tokenizers,
+    schedulers and processors) need a ``config.json`` and safetensors weights.
+    """
+    for component, spec in _model_index(folder, name).items():
+        if component.startswith("_") or not isinstance(spec, list) or len(spec) != 2 or spec[1] is None:
+            continue
+        library, class_name = spec
+        sub = folder / component
+        if not sub.is_dir():
+            raise ValueError(f"Model {name!r}: component {component!r} ({class_name}) has no folder {component}/")
+        if any(word in str(class_name) for word in ("Tokenizer", "Scheduler", "Processor", "FeatureExtractor")):
+            continue
+        if not (sub / "config.json").is_file():
+            raise ValueError(f"Model {name!r}: component {component!r} ({class_name}) has no config.json")
+        files = [f.name for f in sub.iterdir() if f.is_file()]
+        if any(f.endswith((".safetensors", ".safetensors.index.json")) for f in files):
+            continue
+        pickles = sorted(f for f in files if f.endswith(_PICKLE_SUFFIXES))
+        if pickles:
+            raise ValueError(f"Model {name!r}: component {component!r} has only pickle weights ({', '.join(pickles)}); "
+                             f"EMS Studio loads safetensors only (pickle files can run code): convert them first")
+        raise ValueError(f"Model {name!r}: component {component!r} ({class_name}) has no weights "
+                         f"(no .safetensors file in {component}/)")
+
+
+def load_error_reason(err: BaseException) -> str:
+    """One line for a model-loading error: its type and first line, without absolute paths."""
+    reason = _scrub_paths((str(err).strip().splitlines() or [""])[0])[:300]
+    return f"{type(err).__name__}: {reason}" if reason else type(err).__name__
+
+
+def _scrub_paths(text: str) -> str:
+    """An error message without absolute paths: each keeps its last two parts (no cache or temp folders)."""
+    return re.sub(r"(?:/[^/\s'\"]+)+/([^/\s'\"]+/[^/\s'\"]+)", r".../\1", text)
 
 
 def load_pretrained(
@@ -92,12 +218,19 @@ def load_pretrained(
     if adapter is None:
         kind = class_name or "pipeline of unknown class"
         raise ValueError(f"Model {name_or_path!r} is a {kind}, which EMS Studio does not support; {_help()}.")
+    folder = Path(name_or_path).expanduser()
+    local_only = False
+    if folder.is_dir():
+        check_pipeline_folder(folder, name_or_path)
+    else:
+        cached = _cached_model_index(name_or_path)
+        local_only = cached is not None and not hub_reachable()  # cached: load it without the network
     try:
-        pipeline = adapter.pipeline_class.from_pretrained(name_or_path, dtype=dtype)
-    except OSError as err:  # missing or unreadable weights
-        reason = (str(err).splitlines() or [type(err).__name__])[0]
-        raise ValueError(f"Model {name_or_path!r} could not be loaded as a {class_name} ({reason}); "
-                         f"{_help()}.") from err
+        pipeline = adapter.pipeline_class.from_pretrained(name_or_path, dtype=dtype, use_safetensors=True,
+                                                          local_files_only=local_only)
+    except (ValueError, *MODEL_LOAD_ERRORS) as err:  # missing, unreadable or mismatched files
+        raise ValueError(f"Model {name_or_path!r} could not be loaded as a {class_name} "
+                         f"({load_error_reason(err)}); {_help()}.") from None
     options = {**adapter.recommended_options(pipeline.transformer.config), **defaults}
     return adapter.from_pipeline(pipeline, name=name_or_path, device=device, dtype=dtype, cpu_offload=cpu_offload,
                                  **options)

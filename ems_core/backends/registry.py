@@ -17,8 +17,8 @@ import torch
 
 from .contract import Backend
 
-__all__ = ["DEFAULT_MODEL", "BackendEntry", "register_backend", "registered_backends", "load_backend",
-           "parse_dtype"]
+__all__ = ["DEFAULT_MODEL", "BackendEntry", "check_device", "register_backend", "registered_backends",
+           "load_backend", "parse_dtype"]
 
 DEFAULT_MODEL = "world"
 
@@ -65,6 +65,29 @@ def parse_dtype(name: str | torch.dtype | None) -> torch.dtype | None:
     return table[name]
 
 
+def check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device``; a ``ValueError`` in one line when this machine lacks it (a CUDA or
+    MPS device asked of a machine or a torch build without one), before any model is loaded."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            build = "a CPU-only torch build" if torch.version.cuda is None else "no GPU visible"
+            raise ValueError(f"device {str(device)!r} is not available here ({build}, torch {torch.__version__}); "
+                             f"use cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {str(device)!r} does not exist: this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device 'mps' is not available here (Apple-silicon GPUs only); use cpu")
+    elif device.type != "cpu":
+        raise ValueError(f"unsupported device {str(device)!r}; use cpu, cuda, cuda:N or mps")
+    return device
+
+
 def load_backend(
     name_or_path: str = DEFAULT_MODEL,
     device: str | torch.device = "cpu",
@@ -81,7 +104,7 @@ def load_backend(
         dtype: weights dtype; ``None`` picks float32 on CPU and bfloat16 on GPU for diffusers models.
         cpu_offload: keep diffusers components on the CPU and move each to ``device`` only while used.
     """
-    options = {"device": torch.device(device), "dtype": parse_dtype(dtype), "cpu_offload": cpu_offload}
+    options = {"device": check_device(device), "dtype": parse_dtype(dtype), "cpu_offload": cpu_offload}
     entry = _REGISTRY.get(name_or_path)
     if entry is not None:
         return entry.loader(name_or_path, **options, **entry.defaults)

@@ -93,13 +93,17 @@ def load_world_backend(folder: str | Path | None = None, device: str | torch.dev
         raise FileNotFoundError(
             f"bundled model not found in {folder}; train and export it with "
             "`python -m ems_core world train all` then `python -m ems_core world export`")
-    meta = json.loads((folder / "world_model.json").read_text())
-    return WorldBackend(
-        SD3Transformer2DModel.from_pretrained(folder / "transformer"),
-        CLIPTextModelWithProjection.from_pretrained(folder / "text_encoder"),
-        WordTokenizer.load(folder / "tokenizer"),
-        WorldAutoencoder.from_pretrained(folder / "autoencoder"),
-        name="world" if folder == BUNDLED_MODEL_DIR else str(folder),
-        sampling_shift=float(meta.get("sampling_shift", 1.0)),
-        device=device, dtype=dtype or torch.float32,
-    )
+    from .pretrained import MODEL_LOAD_ERRORS, load_error_reason
+
+    name = "world" if folder == BUNDLED_MODEL_DIR else str(folder)
+    try:
+        meta = json.loads((folder / "world_model.json").read_text())
+        parts = (SD3Transformer2DModel.from_pretrained(folder / "transformer", use_safetensors=True),
+                 CLIPTextModelWithProjection.from_pretrained(folder / "text_encoder", use_safetensors=True),
+                 WordTokenizer.load(folder / "tokenizer"),
+                 WorldAutoencoder.from_pretrained(folder / "autoencoder"))
+    except (ValueError, *MODEL_LOAD_ERRORS) as err:
+        raise ValueError(f"Model {name!r} (a bundled-model folder) could not be loaded "
+                         f"({load_error_reason(err)})") from None
+    return WorldBackend(*parts, name=name, sampling_shift=float(meta.get("sampling_shift", 1.0)),
+                        device=device, dtype=dtype or torch.float32)

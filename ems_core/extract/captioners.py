@@ -67,10 +67,13 @@ class TransformersCaptioner(Captioner):
         if self._pipeline is None:
             from transformers import pipeline
 
+            from ..backends.pretrained import MODEL_LOAD_ERRORS, load_error_reason
+
             try:
-                self._pipeline = pipeline("image-to-text", model=self.model_name, device=self.device)
-            except (OSError, ValueError) as error:
-                raise ValueError(f"could not load captioner {self.model_name!r}: {error}") from None
+                self._pipeline = pipeline("image-to-text", model=self.model_name, device=self.device,
+                                          model_kwargs={"use_safetensors": True})
+            except (ValueError, *MODEL_LOAD_ERRORS) as error:
+                raise ValueError(f"could not load captioner {self.model_name!r} ({load_error_reason(error)})") from None
         out = self._pipeline(image.convert("RGB"), max_new_tokens=self.max_new_tokens)
         text = out[0]["generated_text"].strip() if out else ""
         if not text:

@@ -103,3 +103,119 @@ def test_unsupported_pipeline_is_a_clear_error(tmp_path: Path):
 def test_unreachable_hub_id_is_a_clear_error():
     with pytest.raises(ValueError, match="could not be read from the Hugging Face hub.*tiny-random-flux"):
         load_pretrained("nobody-here/no-such-model")
+
+
+# ----- hostile folders and an unreachable hub: one line, fast ---------------------------------------------
+
+@pytest.fixture()
+def sd3_copy(sd3_folder: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(sd3_folder, tmp_path / "sd3-copy"))
+
+
+def pickle_only(folder: Path) -> None:
+    """Replace a component's safetensors by a pickle file holding something other than tensors."""
+    import collections
+    import pickle
+
+    (folder / "model.safetensors").unlink()
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(collections.Counter(a=1)))
+
+
+@pytest.mark.parametrize("break_it, message", [
+    (lambda f: pickle_only(f / "text_encoder"),
+     r"component 'text_encoder' has only pickle weights \(pytorch_model.bin\); EMS Studio loads safetensors only"),
+    (lambda f: (f / "vae" / "config.json").unlink(), r"component 'vae' \(AutoencoderKL\) has no config.json"),
+    (lambda f: (f / "transformer" / "diffusion_pytorch_model.safetensors").unlink(),
+     r"component 'transformer' \(SD3Transformer2DModel\) has no weights"),
+    (lambda f: __import__("shutil").rmtree(f / "text_encoder_2"), r"component 'text_encoder_2' .* has no folder"),
+    (lambda f: (f / "model_index.json").write_text("{not json"), r"model_index.json is not readable JSON"),
+    (lambda f: (f / "vae" / "diffusion_pytorch_model.safetensors").write_bytes(b"\x00" * 64),
+     r"could not be loaded as a StableDiffusion3Pipeline \(\w+Error: "),
+])
+def test_broken_folders_are_one_line_errors_naming_the_component(sd3_copy: Path, break_it, message):
+    break_it(sd3_copy)
+    with pytest.raises(ValueError, match=message) as error:
+        load_pretrained(str(sd3_copy))
+    text = str(error.value)
+    assert "\n" not in text and str(sd3_copy.parent) not in text.split("'", 2)[2]  # no other absolute paths
+
+
+def test_the_cli_reports_a_pickle_only_folder_in_one_line(sd3_copy: Path, tmp_path: Path, capsys):
+    from ems_core.cli import main
+
+    pickle_only(sd3_copy / "text_encoder")
+    image = tmp_path / "in.png"
+    __import__("PIL.Image").Image.new("RGB", (32, 32)).save(image)
+    code = main(["edit", "--model", str(sd3_copy), "--image", str(image), "--prompt", "a cat", "--edit",
+                 "cat->dog=1", "--out", str(tmp_path / "o.png")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "only pickle weights" in err[0]
+
+
+@pytest.fixture()
+def hub_at(monkeypatch: pytest.MonkeyPatch):
+    """Pretend to be online with the hub at ``endpoint`` (no proxy)."""
+    def point(endpoint: str, timeout: float = 3.0) -> None:
+        import ems_core.backends.pretrained as pretrained
+
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", endpoint)
+        monkeypatch.setattr(pretrained, "HUB_PROBE_TIMEOUT_S", timeout)
+        for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+    return point
+
+
+def test_offline_hub_id_fails_at_once_saying_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import time
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match=r"not in the local cache .* and HF_HUB_OFFLINE is set"):
+        load_pretrained("nobody-here/no-such-model")
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.fixture()
+def silent_server():
+    """A local TCP port that accepts connections and never answers (a black-holed hub)."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+@pytest.mark.parametrize("where", ["refused", "silent"])
+def test_unreachable_hub_fails_within_the_probe_timeout(hub_at, silent_server, tmp_path: Path, monkeypatch, where):
+    """The hub client alone retried for 23 s here (49 s where connections time out); the probe gives up at once
+    on a refused connection and after the timeout on a silent one."""
+    import time
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    hub_at("http://127.0.0.1:9" if where == "refused" else silent_server, timeout=0.5)
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match=r"not in the local cache .* could not be reached within 0.5 s \(offline\?\)"):
+        load_pretrained("nobody-here/no-such-model")
+    assert time.perf_counter() - started < 2.0
+
+
+def test_cached_hub_id_loads_without_the_network(hub_at, sd3_folder: Path, tmp_path: Path, monkeypatch):
+    """A model in the local cache loads while the hub is unreachable (no retries, no waiting)."""
+    import shutil
+    import time
+
+    cache = tmp_path / "cache"
+    repo = cache / "models--someone--tiny-sd3"
+    shutil.copytree(sd3_folder, repo / "snapshots" / ("0" * 40))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    hub_at("http://127.0.0.1:9")
+    started = time.perf_counter()
+    backend = load_pretrained("someone/tiny-sd3")
+    assert isinstance(backend, SD3Backend) and time.perf_counter() - started < 10.0

@@ -64,3 +64,23 @@ def test_counting_backend_counts_rows_and_forwards(tiny_world):
     assert counted.evaluations == 3 and counted.info is tiny_world.info
     assert counted.latent_shape() == tiny_world.latent_shape()
     assert type(counted.default_captioner()) is type(tiny_world.default_captioner())
+
+
+@pytest.mark.parametrize("device, message", [
+    ("cuda", r"device 'cuda' is not available here"),
+    ("cuda:7", r"device 'cuda:7' (is not available here|does not exist)"),
+    ("mps", r"device 'mps' is not available here"),
+    ("gpu", r"unknown device 'gpu'; use cpu, cuda, cuda:N or mps"),
+])
+def test_missing_devices_are_refused_before_loading(device, message, monkeypatch):
+    from ems_core.backends.registry import check_device
+
+    if device.startswith("cuda") and torch.cuda.device_count() > 7 or device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has that device")
+    if device == "cuda" and torch.cuda.is_available():
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loads = []
+    register_backend("test-device", lambda *a, **k: loads.append(1))
+    with pytest.raises(ValueError, match=message):
+        load_backend("test-device", device=device)
+    assert loads == [] and check_device("cpu") == torch.device("cpu")
