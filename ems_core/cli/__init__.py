@@ -22,13 +22,29 @@ from .world import add_world_parser, run_world
 __all__ = ["build_parser", "main", "parse_degrees", "parse_edit"]
 
 
+class UsageError(Exception):
+    """A command line argparse refuses (an unknown flag, ``--steps 2.5``...)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`UsageError` instead of printing the usage and exiting."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ems_core", description="EMS Studio command line")
+    parser = _Parser(prog="python -m ems_core", description="EMS Studio command line")
     sub = parser.add_subparsers(dest="command", required=True)
     add_edit_parser(sub)
     add_generate_parser(sub)
     add_world_parser(sub)
     return parser
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "unknown error"
 
 
 def _quiet_libraries() -> None:
@@ -41,15 +57,16 @@ def _quiet_libraries() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _quiet_libraries()
+    """Run one command; every expected failure is one ``error: ...`` line on stderr and status 2."""
     try:
+        args = build_parser().parse_args(argv)
+        _quiet_libraries()
         if args.command == "world":
             return run_world(args)
         report = run_edit(args) if args.command == "edit" else run_generate(args)
-    except (ValueError, FileNotFoundError, KeyError, OSError) as error:
+    except (UsageError, ValueError, FileNotFoundError, KeyError, OSError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {_one_line(str(message))}", file=sys.stderr)
         return 2
     print(json.dumps(report) if args.json else f"wrote {report['out']}")
     return 0

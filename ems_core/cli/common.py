@@ -1,22 +1,61 @@
-"""Flags every model-running command shares."""
+"""Flags every model-running command shares, and the checks that run before any model is loaded."""
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
-from ..backends.registry import DEFAULT_MODEL
+from ..backends.registry import DEFAULT_MODEL, check_device, parse_dtype
+from ..config import LIMITS, MAX_PROMPT_CHARS
+
+#: Image formats ``--out`` may name (by extension).
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="preset (world, tiny-random-sd3, ...), hub id or folder")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps")
     parser.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: per device)")
     parser.add_argument("--cpu-offload", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the model's)")
-    parser.add_argument("--guidance", type=float, default=None, help="CFG scale (default: the model's)")
+    parser.add_argument("--seed", type=int, default=0, help=f"0 .. {LIMITS['seed'].high}")
+    parser.add_argument("--steps", type=int, default=None, help="sampling steps, 1 .. 100 (default: the model's)")
+    parser.add_argument("--guidance", type=float, default=None, help="CFG scale, 0 .. 30 (default: the model's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def check_model_arguments(args: argparse.Namespace, settings: tuple[str, ...] = ("seed", "steps", "guidance")) -> None:
+    """Device, dtype and the numeric ``settings`` (:data:`~ems_core.config.LIMITS` names, spelled as flags
+    in messages), checked before the model loads; raises ``ValueError``."""
+    check_device(args.device)
+    parse_dtype(args.dtype)
+    for name in settings:
+        value = getattr(args, name)
+        if value is not None:
+            LIMITS[name].check("--" + name.replace("_", "-"), value)
+
+
+def check_prompt(text: str | None, flag: str) -> None:
+    if text is not None and len(text) > MAX_PROMPT_CHARS:
+        raise ValueError(f"{flag} is too long ({len(text)} characters; the limit is {MAX_PROMPT_CHARS})")
+
+
+def check_output_path(text: str) -> Path:
+    """``--out`` as a path: an image extension (:data:`OUTPUT_SUFFIXES`) in a writable folder (made if
+    missing); raises ``ValueError`` before any work is done."""
+    out = Path(text)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"--out {text!r}: the file name must end in {', '.join(OUTPUT_SUFFIXES)}")
+    if out.is_dir():
+        raise ValueError(f"--out {text!r} is a folder; give a file name")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"--out {text!r}: cannot make its folder ({error.strerror or type(error).__name__})") from None
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {text!r}: the folder {out.parent} is not writable")
+    return out
 
 
 def load_model(args: argparse.Namespace):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
+from ..config import DEGREE_RANGE, MAX_ATTRIBUTES, MAX_SWEEP
 from ..extract import Attribute
-from .common import add_model_arguments, load_model
+from ..manipulate import check_degree
+from .common import add_model_arguments, check_model_arguments, check_output_path, check_prompt, load_model
 
 
 def parse_edit(text: str, name: str) -> tuple[Attribute, float | None]:
@@ -29,12 +30,20 @@ def parse_edit(text: str, name: str) -> tuple[Attribute, float | None]:
 
 
 def parse_degrees(text: str) -> list[float]:
+    """``"0,0.5,1"`` -> ``[0.0, 0.5, 1.0]``: at most :data:`MAX_SWEEP` values, each in :data:`DEGREE_RANGE`."""
+    parts = [v for v in text.split(",") if v.strip()]
+    if len(parts) > MAX_SWEEP:
+        raise ValueError(f"--degrees has {len(parts)} values; a sweep has at most {MAX_SWEEP}")
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in parts]
     except ValueError:
-        raise ValueError(f"bad --degrees {text!r}: expected numbers separated by commas") from None
+        raise ValueError(f"bad --degrees {text[:80]!r}: expected numbers separated by commas") from None
     if not values:
         raise ValueError("--degrees is empty")
+    low, high = DEGREE_RANGE
+    for value in values:
+        if not low <= value <= high:
+            raise ValueError(f"--degrees value {value} is outside the allowed range [{low}, {high}]")
     return values
 
 
@@ -57,18 +66,31 @@ def run_edit(args: argparse.Namespace) -> dict:
     from ..images import horizontal_strip, load_image
     from ..session import EditSession
 
+    # 1. Check every argument: nothing is loaded or rendered before they all pass.
+    if len(args.edit) > MAX_ATTRIBUTES:
+        raise ValueError(f"{len(args.edit)} --edit flags; at most {MAX_ATTRIBUTES} are allowed")
+    check_prompt(args.prompt, "--prompt")
+    for text in args.edit:
+        check_prompt(text, "--edit")
     parsed = [parse_edit(text, f"edit{i + 1}") for i, text in enumerate(args.edit)]
+    for attribute, degree in parsed:
+        if degree is not None:
+            check_degree(attribute.name, degree)
     attributes = [attribute for attribute, _ in parsed]
     degrees = parse_degrees(args.degrees) if args.degrees else None
     if degrees is not None and len(parsed) != 1:
         raise ValueError("--degrees sweeps exactly one --edit")
     if degrees is None and any(degree is None for _, degree in parsed):
         raise ValueError("every --edit needs a degree (\"SRC->TGT=DEGREE\") unless --degrees is given")
-    image = load_image(args.image)
+    check_model_arguments(args, ("seed", "steps", "guidance", "start_time", "refine_iters"))
     changes = {k: v for k, v in {"steps": args.steps, "guidance": args.guidance, "seed": args.seed,
                                  "start_time": args.start_time, "refine_iters": args.refine_iters}.items()
                if v is not None}
-    config = EditConfig().with_(**changes)
+    config = EditConfig(**changes)
+    out = check_output_path(args.out)
+    image = load_image(args.image)
+
+    # 2. Load the model and edit.
     backend = load_model(args)
     captioner = None if args.prompt else default_captioner(backend, args.captioner)
     started = time.perf_counter()
@@ -76,8 +98,6 @@ def run_edit(args: argparse.Namespace) -> dict:
     session.configure(session.source_prompt, attributes)
     targets = {a.name: session.target_prompt(a.name) for a in attributes}
     caption_ms = (time.perf_counter() - started) * 1000
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if degrees is None:
         result = session.render({a.name: degree for a, degree in parsed})
         result.image.save(out)
@@ -86,7 +106,7 @@ def run_edit(args: argparse.Namespace) -> dict:
         results = session.render_batch([{attributes[0].name: d} for d in degrees])
         outputs = []
         for d, result in zip(degrees, results):
-            path = out.with_name(f"{out.stem}_{d:g}{out.suffix or '.png'}")
+            path = out.with_name(f"{out.stem}_{d:g}{out.suffix}")
             result.image.save(path)
             outputs.append(str(path))
         horizontal_strip([r.image for r in results]).save(out)

@@ -47,6 +47,9 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_world(args: argparse.Namespace) -> int:
     if args.world_command == "render":
+        from .common import check_output_path
+
+        check_output_path(args.out)
         if args.caption:
             scene = scene_from_caption(args.caption)
         else:
