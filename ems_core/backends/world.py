@@ -17,6 +17,8 @@ from .contract import Backend, BackendInfo
 
 __all__ = ["BUNDLED_MODEL_DIR", "WorldBackend", "load_world_backend"]
 
+#: The repository's ``assets/world-model``: found from a checkout or an editable install (``pip install -e .``);
+#: a wheel does not carry it (pass the folder to ``load_backend`` instead).
 BUNDLED_MODEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "world-model"
 
 
@@ -90,8 +92,10 @@ def load_world_backend(folder: str | Path | None = None, device: str | torch.dev
     """Load the bundled model from ``folder`` (default ``assets/world-model``), offline."""
     folder = Path(folder) if folder is not None else BUNDLED_MODEL_DIR
     if not (folder / "world_model.json").exists():
+        hint = (" (a wheel install carries the code only: pass a checkout's assets/world-model folder as the "
+                "model)" if folder == BUNDLED_MODEL_DIR else "")
         raise FileNotFoundError(
-            f"bundled model not found in {folder}; train and export it with "
+            f"bundled model not found in {folder}{hint}; or train and export it with "
             "`python -m ems_core world train all` then `python -m ems_core world export`")
     from .pretrained import MODEL_LOAD_ERRORS, load_error_reason
 
