@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from ui import CSS, Studio, create_demo  # gradio and the model load here, not at import
+    from ui.layout import SESSION_CAPACITY
 
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot load model {args.model!r}: {error}", file=sys.stderr)
         return 2
     demo = create_demo(studio)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS, show_error=True)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS, show_error=True,
+                state_session_capacity=SESSION_CAPACITY)
     return 0
 
 

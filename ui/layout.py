@@ -30,6 +30,8 @@ from .workspace import EditRequest, Workspace
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
 STATE_TTL_S = 3600  # per-user state is dropped an hour after its last update (at once when the tab closes)
 REQUEST_BUDGET_S = 120.0  # no request holds the model's queue longer than this
+SESSION_CAPACITY = 1000  # gradio keeps ~160 KB of page state per browser session it has seen, up to this many
+# (pass it to launch(): ``demo.launch(state_session_capacity=SESSION_CAPACITY)``, as app.py does)
 COMPUTE = "model"  # concurrency id shared by every event that runs the model
 
 # Scenes are 64x64: show them large and without smoothing. (Gradio 6 takes css at launch().)
@@ -398,7 +400,8 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
             """The tab closed: drop this user's state (and files) now, not an hour later."""
             holder = getattr(demo, "state_holder", None)
             if holder is not None and request is not None:
-                holder.delete_state(request.session_hash)
+                holder.delete_state(request.session_hash)  # runs the delete callbacks (our files)
+                holder.session_data.pop(request.session_hash, None)  # gradio's own copy of the page state
                 log.info("session closed; its state was released")
 
         # ----- events ----------------------------------------------------------------------------
