@@ -386,7 +386,7 @@ def _chunk_text(kind: bytes, rest: bytes, key: str, what: str) -> str:
             return rest.decode("latin-1")
         if kind == b"zTXt":
             return _inflate(rest[1:], key, what).decode("latin-1")
-        compressed, _method, rest = rest[0], rest[1], rest[2:]
+        compressed, rest = rest[0], rest[2:]  # the flag, then the method byte (0: zlib, the only one)
         _language, _, rest = rest.partition(b"\0")
         _translated, _, text = rest.partition(b"\0")
         return (_inflate(text, key, what) if compressed else text).decode("utf-8")

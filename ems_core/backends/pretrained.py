@@ -13,9 +13,6 @@ retries.
 from __future__ import annotations
 
 import json
-import os
-import pickle
-import re
 import threading
 import urllib.error
 import urllib.request
@@ -26,13 +23,13 @@ import huggingface_hub
 import huggingface_hub.constants
 import torch
 from diffusers import DiffusionPipeline
-from safetensors import SafetensorError
 
+from ..loading import MODEL_LOAD_ERRORS, load_error_reason
 from .diffusers_adapter import DiffusersBackend
 from .flux import FluxBackend
 from .sd3 import SD3Backend
 
-__all__ = ["HUB_PROBE_TIMEOUT_S", "MODEL_LOAD_ERRORS", "PIPELINE_ADAPTERS", "check_pipeline_folder", "default_dtype", "hub_reachable",
+__all__ = ["HUB_PROBE_TIMEOUT_S", "PIPELINE_ADAPTERS", "check_pipeline_folder", "default_dtype", "hub_reachable",
            "load_pretrained", "pipeline_class_name"]
 
 #: ``model_index.json`` ``_class_name`` -> the adapter that wraps that pipeline's components.
@@ -45,10 +42,6 @@ PIPELINE_ADAPTERS: dict[str, type[DiffusersBackend]] = {
 #: How long the hub may take to accept a connection before a hub id that is not cached is given up on.
 HUB_PROBE_TIMEOUT_S = 3.0
 
-#: What loading a model's files can raise (besides ValueError): missing or unreadable files, a class the
-#: installed libraries lack, weights that do not fit the config, a refused pickle, a corrupt safetensors file.
-MODEL_LOAD_ERRORS = (OSError, ImportError, RuntimeError, KeyError, TypeError, AttributeError, pickle.UnpicklingError,
-                SafetensorError)
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 
@@ -178,17 +171,6 @@ def check_pipeline_folder(folder: Path, name: str) -> None:
                              f"EMS Studio loads safetensors only (pickle files can run code): convert them first")
         raise ValueError(f"Model {name!r}: component {component!r} ({class_name}) has no weights "
                          f"(no .safetensors file in {component}/)")
-
-
-def load_error_reason(err: BaseException) -> str:
-    """One line for a model-loading error: its type and first line, without absolute paths."""
-    reason = _scrub_paths((str(err).strip().splitlines() or [""])[0])[:300]
-    return f"{type(err).__name__}: {reason}" if reason else type(err).__name__
-
-
-def _scrub_paths(text: str) -> str:
-    """An error message without absolute paths: each keeps its last two parts (no cache or temp folders)."""
-    return re.sub(r"(?:/[^/\s'\"]+)+/([^/\s'\"]+/[^/\s'\"]+)", r".../\1", text)
 
 
 def load_pretrained(

@@ -82,7 +82,7 @@ def check_device(device: str | torch.device) -> torch.device:
                              f"{torch.cuda.device_count()} CUDA device(s)")
     elif device.type == "mps":
         if not torch.backends.mps.is_available():
-            raise ValueError(f"device 'mps' is not available here (Apple-silicon GPUs only); use cpu")
+            raise ValueError("device 'mps' is not available here (Apple-silicon GPUs only); use cpu")
     elif device.type != "cpu":
         raise ValueError(f"unsupported device {str(device)!r}; use cpu, cuda, cuda:N or mps")
     return device

@@ -11,6 +11,7 @@ from transformers import CLIPTextModelWithProjection
 
 from ..embeddings import PromptEmbedding
 from ..extract.captioners import Captioner
+from ..loading import MODEL_LOAD_ERRORS, load_error_reason
 from ..sampling.schedules import shifted_sigmas
 from ..world.model import WordTokenizer, WorldAutoencoder, encode_text
 from .contract import Backend, BackendInfo
@@ -97,8 +98,6 @@ def load_world_backend(folder: str | Path | None = None, device: str | torch.dev
         raise FileNotFoundError(
             f"bundled model not found in {folder}{hint}; or train and export it with "
             "`python -m ems_core world train all` then `python -m ems_core world export`")
-    from .pretrained import MODEL_LOAD_ERRORS, load_error_reason
-
     name = "world" if folder == BUNDLED_MODEL_DIR else str(folder)
     try:
         meta = json.loads((folder / "world_model.json").read_text())

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from ..loading import MODEL_LOAD_ERRORS, load_error_reason
 from .attributes import AttributePreset
 
 if TYPE_CHECKING:
@@ -66,8 +67,6 @@ class TransformersCaptioner(Captioner):
     def caption(self, image: Image.Image) -> str:
         if self._pipeline is None:
             from transformers import pipeline
-
-            from ..backends.pretrained import MODEL_LOAD_ERRORS, load_error_reason
 
             try:
                 self._pipeline = pipeline("image-to-text", model=self.model_name, device=self.device,

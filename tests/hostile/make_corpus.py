@@ -10,7 +10,6 @@ Every builder is deterministic; nothing here imports ``ems_core``, so the corpus
 from __future__ import annotations
 
 import base64
-import copy
 import io
 import json
 import struct
