@@ -6,31 +6,26 @@ The pipeline class recorded in ``model_index.json`` picks the adapter (:data:`PI
 Anything else, and any folder or hub id that cannot be read, raises a ``ValueError`` in one sentence:
 a local folder is checked component by component before loading (weights must be safetensors: pickle
 files can run code), and a hub id that is not in the local cache fails within
-:data:`HUB_PROBE_TIMEOUT_S` seconds when the hub cannot be reached, instead of after the hub client's
-retries.
+:data:`~ems_core.backends.hub.HUB_PROBE_TIMEOUT_S` seconds when the hub cannot be reached, instead of
+after the hub client's retries (:mod:`.hub`).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-import huggingface_hub
-import huggingface_hub.constants
 import torch
 from diffusers import DiffusionPipeline
 
 from ..loading import MODEL_LOAD_ERRORS, load_error_reason
 from .diffusers_adapter import DiffusersBackend
 from .flux import FluxBackend
+from .hub import cached_model_index, hub_reachable, looks_like_hub_id, require_hub_model
 from .sd3 import SD3Backend
 
-__all__ = ["HUB_PROBE_TIMEOUT_S", "PIPELINE_ADAPTERS", "check_pipeline_folder", "default_dtype", "hub_reachable",
-           "load_pretrained", "pipeline_class_name"]
+__all__ = ["PIPELINE_ADAPTERS", "check_pipeline_folder", "default_dtype", "load_pretrained", "pipeline_class_name"]
 
 #: ``model_index.json`` ``_class_name`` -> the adapter that wraps that pipeline's components.
 PIPELINE_ADAPTERS: dict[str, type[DiffusersBackend]] = {
@@ -39,18 +34,13 @@ PIPELINE_ADAPTERS: dict[str, type[DiffusersBackend]] = {
 }
 
 
-#: How long the hub may take to accept a connection before a hub id that is not cached is given up on.
-HUB_PROBE_TIMEOUT_S = 3.0
-
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 
 def _help() -> str:
-    from .registry import registered_backends
+    from .registry import model_help
 
-    presets = ", ".join(name for name in registered_backends() if "/" not in name)
-    return (f"use a preset ({presets}) or a diffusers folder or hub id of an SD3/SD3.5 "
-            f"(StableDiffusion3Pipeline) or FLUX.1 (FluxPipeline) model")
+    return model_help()
 
 
 def default_dtype(device: torch.device) -> torch.dtype:
@@ -58,26 +48,17 @@ def default_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "cpu" else torch.bfloat16
 
 
-def _looks_like_path(name: str) -> bool:
-    return name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") != 1
-
-
 def pipeline_class_name(name_or_path: str) -> str:
     """The ``_class_name`` in the model's ``model_index.json`` (local folder, else the hub or its cache)."""
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return str(_model_index(path, name_or_path).get("_class_name", ""))
-    if path.exists() or _looks_like_path(name_or_path):
+    if not looks_like_hub_id(name_or_path):
         raise ValueError(f"Model {name_or_path!r} is neither a preset nor an existing diffusers folder; "
                          f"{_help()}.")
-    cached = _cached_model_index(name_or_path)
+    cached = require_hub_model(name_or_path, _help())
     if cached is not None:
         return str(_model_index(cached.parent, name_or_path).get("_class_name", ""))
-    if not hub_reachable():
-        raise ValueError(f"Model {name_or_path!r} is not a local folder and could not be read from the Hugging "
-                         f"Face hub: it is not in the local cache ({huggingface_hub.constants.HF_HUB_CACHE}) and "
-                         f"{_why_unreachable()}; download it where the hub is reachable or pass a local folder; "
-                         f"{_help()}.")
     try:
         config = DiffusionPipeline.load_config(name_or_path)
     except Exception as err:  # unknown repository, gated model, malformed id...
@@ -98,51 +79,6 @@ def _model_index(folder: Path, name: str) -> dict:
     if not isinstance(data, dict):
         raise ValueError(f"Model {name!r}: model_index.json is not a JSON object")
     return data
-
-
-def _cached_model_index(repo_id: str) -> Path | None:
-    """``model_index.json`` of ``repo_id`` in the local hub cache, or ``None``."""
-    try:
-        found = huggingface_hub.try_to_load_from_cache(repo_id, "model_index.json")
-    except ValueError:  # not a valid repository id
-        return None
-    return Path(found) if isinstance(found, str) else None
-
-
-def hub_reachable(timeout: float | None = None) -> bool:
-    """Whether the hub answers an HTTP request within ``timeout`` seconds (default
-    :data:`HUB_PROBE_TIMEOUT_S`), name lookup included; ``False`` at once when ``HF_HUB_OFFLINE`` is set.
-
-    One ``HEAD`` of the endpoint (through the environment's proxy, as the hub client does): a success, a
-    redirect or 401/403/404 count as an answer; no answer, a refused connection, a TLS failure or another
-    status (an intercepting proxy's 426, a 5xx) do not.
-    """
-    if huggingface_hub.constants.HF_HUB_OFFLINE:
-        return False
-    timeout = HUB_PROBE_TIMEOUT_S if timeout is None else timeout
-    answers: list[bool] = []
-
-    def probe() -> None:
-        request = urllib.request.Request(huggingface_hub.constants.ENDPOINT, method="HEAD")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                answers.append(response.status < 400)
-        except urllib.error.HTTPError as error:
-            answers.append(error.code in (401, 403, 404))
-        except (OSError, ValueError):  # URLError, timeouts, TLS errors, a malformed endpoint
-            answers.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)  # a stuck name lookup ignores socket timeouts
-    thread.start()
-    thread.join(timeout)
-    return bool(answers and answers[0])
-
-
-def _why_unreachable() -> str:
-    if huggingface_hub.constants.HF_HUB_OFFLINE:
-        return "HF_HUB_OFFLINE is set"
-    return (f"the hub ({huggingface_hub.constants.ENDPOINT}) could not be reached within "
-            f"{HUB_PROBE_TIMEOUT_S:g} s (offline?)")
 
 
 def check_pipeline_folder(folder: Path, name: str) -> None:
@@ -205,8 +141,7 @@ def load_pretrained(
     if folder.is_dir():
         check_pipeline_folder(folder, name_or_path)
     else:
-        cached = _cached_model_index(name_or_path)
-        local_only = cached is not None and not hub_reachable()  # cached: load it without the network
+        local_only = cached_model_index(name_or_path) is not None and not hub_reachable()  # no network needed
     try:
         pipeline = adapter.pipeline_class.from_pretrained(name_or_path, dtype=dtype, use_safetensors=True,
                                                           local_files_only=local_only)

@@ -130,8 +130,19 @@ def _tiny(build: str) -> BackendLoader:
     return load
 
 
+def model_help() -> str:
+    """What ``load_backend`` accepts, for error messages."""
+    presets = ", ".join(name for name in registered_backends() if "/" not in name)
+    return (f"use a preset ({presets}) or a diffusers folder or hub id of an SD3/SD3.5 "
+            f"(StableDiffusion3Pipeline) or FLUX.1 (FluxPipeline) model")
+
+
 def _pretrained(name_or_path: str, *, device: torch.device, dtype: torch.dtype | None, cpu_offload: bool,
                 **defaults: Any) -> Backend:
+    from .hub import looks_like_hub_id, require_hub_model
+
+    if looks_like_hub_id(name_or_path):
+        require_hub_model(name_or_path, model_help())  # fail fast, before diffusers' slow import
     from .pretrained import load_pretrained
 
     return load_pretrained(name_or_path, device=device, dtype=dtype, cpu_offload=cpu_offload, **defaults)

@@ -158,11 +158,11 @@ def test_the_cli_reports_a_pickle_only_folder_in_one_line(sd3_copy: Path, tmp_pa
 def hub_at(monkeypatch: pytest.MonkeyPatch):
     """Pretend to be online with the hub at ``endpoint`` (no proxy)."""
     def point(endpoint: str, timeout: float = 3.0) -> None:
-        import ems_core.backends.pretrained as pretrained
+        import ems_core.backends.hub as hub
 
         monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
         monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", endpoint)
-        monkeypatch.setattr(pretrained, "HUB_PROBE_TIMEOUT_S", timeout)
+        monkeypatch.setattr(hub, "HUB_PROBE_TIMEOUT_S", timeout)
         for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
             monkeypatch.delenv(name, raising=False)
     return point
@@ -198,10 +198,11 @@ def test_unreachable_hub_fails_within_the_probe_timeout(hub_at, silent_server, t
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     hub_at("http://127.0.0.1:9" if where == "refused" else silent_server, timeout=0.5)
-    started = time.perf_counter()
-    with pytest.raises(ValueError, match=r"not in the local cache .* could not be reached within 0.5 s \(offline\?\)"):
-        load_pretrained("nobody-here/no-such-model")
-    assert time.perf_counter() - started < 2.0
+    for load in (load_pretrained, load_backend):  # the registry checks before importing diffusers' loaders
+        started = time.perf_counter()
+        with pytest.raises(ValueError, match=r"not in the local cache .* could not be reached within 0.5 s \(offline\?\)"):
+            load("nobody-here/no-such-model")
+        assert time.perf_counter() - started < 2.0
 
 
 def test_cached_hub_id_loads_without_the_network(hub_at, sd3_folder: Path, tmp_path: Path, monkeypatch):
