@@ -12,7 +12,7 @@ import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-__all__ = ["DEGREE_RANGE", "EDIT_PRESETS", "LIMITS", "MAX_ATTRIBUTES", "MAX_PROMPT_CHARS", "MAX_SEED", "MAX_SWEEP",
+__all__ = ["DEGREE_RANGE", "EDIT_PRESETS", "LIMITS", "preview_config", "MAX_ATTRIBUTES", "MAX_PROMPT_CHARS", "MAX_SEED", "MAX_SWEEP",
            "EditConfig", "Limit", "short_repr"]
 
 #: Degrees outside [0, 1] extrapolate along ``e_tgt - e_src``; beyond this range images degrade.
@@ -125,3 +125,11 @@ EDIT_PRESETS: dict[str, EditConfig] = {
     "quality": EditConfig(steps=40, refine_iters=4, inversion_fixed_point=3),
     "no-refine": EditConfig(refine_iters=0),
 }
+
+
+def preview_config(config: EditConfig, default_steps: int) -> EditConfig:
+    """The live-preview settings of ``config`` (a slider drag): 40% of its steps (at least 2), no
+    refinement, one fixed-point iteration; same start time, guidance and seed. With the bundled model's
+    edit settings (5 steps from t0 = 0.8) that is 2 steps with guidance: 4 evaluations a preview."""
+    steps = max(2, round(0.4 * (config.steps or default_steps)))
+    return config.with_(steps=steps, refine_iters=0, inversion_fixed_point=min(config.inversion_fixed_point, 1))

@@ -8,17 +8,19 @@ cache                  key                                                  clea
 source latent z_src    the image                                            a new session (new image)
 prompt embeddings      the prompt text (source, "" and each target)         prompt / attribute change
 inversion z_t0         (source prompt, steps, start time, guidance, iters)  any part of its key changing
+rendered moves         (prompts, attributes, settings, every degree)        least recently used first
 =====================  ===================================================  ==========================
 
 A degree change touches nothing cached: it re-runs only the manipulation, the sampling from ``t0``
-and the short refinement. The session references a shared, read-only backend and never copies it.
+and the short refinement; a degree seen before costs nothing (``render`` memoises). The session references a shared, read-only backend and never copies it.
 Gradients are off unless a call asks for them (``enable_grad=True``), as in flow_matching's solvers.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -36,6 +38,8 @@ from .sampling import guided_velocity, integrate, invert, tail_schedule
 __all__ = ["EditSession", "Progress", "RenderResult"]
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
+
+MEMO_BYTES = 64 * 2**20  # memoised renders per session (images + latents); 64x64 scenes: thousands of them
 
 
 @dataclass
@@ -77,9 +81,9 @@ class EditSession:
     """
 
     def __init__(self, backend: Backend, image: Image.Image, prompt: str | None = None,
-                 captioner: Captioner | None = None, config: EditConfig = EditConfig()):
+                 captioner: Captioner | None = None, config: EditConfig | None = None):
         self.backend = backend
-        self.config = config
+        self.config = config or backend.info.edit_config  # the backend's measured edit settings by default
         self.image = fit_square(image, backend.info.image_size)
         if prompt is None or not prompt.strip():
             captioner = captioner or default_captioner(backend)
@@ -91,8 +95,10 @@ class EditSession:
         self._latent: torch.Tensor | None = None  # (1, C, h, w)
         self._embeddings: dict[str, PromptEmbedding] = {}
         self._inversion: tuple[_InversionKey, torch.Tensor] | None = None  # z_t0 (1, C, h, w)
+        self._memo: OrderedDict[tuple, RenderResult] = OrderedDict()  # rendered moves, least recent first
         self.total_nfe = 0
         self.inversions_computed = 0
+        self.memo_hits = 0
 
     # The backend is shared: copies of a session (e.g. by gr.State) keep referencing it.
     def __deepcopy__(self, memo: dict) -> "EditSession":
@@ -100,6 +106,7 @@ class EditSession:
         clone.__dict__.update(self.__dict__)
         clone._attributes = dict(self._attributes)
         clone._embeddings = dict(self._embeddings)
+        clone._memo = OrderedDict(self._memo)
         return clone
 
     # ----- the text side -------------------------------------------------------------------------
@@ -168,7 +175,7 @@ class EditSession:
     def resolved(self, config: EditConfig | None = None) -> tuple[EditConfig, int, float]:
         """The config with the backend's defaults filled in: ``(config, steps, guidance)``."""
         config = config or self.config
-        steps = config.steps or self.backend.info.default_steps
+        steps = config.steps or self.backend.info.default_edit_steps
         guidance = self.backend.info.default_edit_guidance if config.guidance is None else config.guidance
         return config, steps, guidance
 
@@ -209,8 +216,38 @@ class EditSession:
 
     def render(self, degrees: dict[str, float], config: EditConfig | None = None,
                progress: Progress | None = None, enable_grad: bool = False) -> RenderResult:
-        """Render one edit: ``{attribute name: degree}``; missing attributes are at degree 0."""
-        return self.render_batch([degrees], config, progress, enable_grad=enable_grad)[0]
+        """Render one edit: ``{attribute name: degree}``; missing attributes are at degree 0.
+
+        Renders are memoised (up to :data:`MEMO_BYTES` per session): moving back to degrees already
+        rendered with the same prompt, attributes and settings costs no model evaluation.
+        """
+        if enable_grad:
+            return self.render_batch([degrees], config, progress, enable_grad=True)[0]
+        started = time.perf_counter()
+        key = self._memo_key(degrees, config)
+        if key in self._memo:
+            self._memo.move_to_end(key)
+            self.memo_hits += 1
+            hit = self._memo[key]
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            return replace(hit, nfe=0, prepare_nfe=0, timings_ms={"prepare": 0.0, "render": elapsed}, cache_hit=True)
+        result = self.render_batch([degrees], config, progress)[0]
+        self._remember(key, result)
+        return result
+
+    def _memo_key(self, degrees: dict[str, float], config: EditConfig | None) -> tuple:
+        """What a render depends on: prompts, attributes, settings and every degree (missing ones are 0)."""
+        for name, degree in degrees.items():
+            self._attribute(name)
+            check_degree(name, degree)
+        text = (self._source_prompt, tuple((n, a.target_prompt(self._source_prompt)) for n, a in self._attributes.items()))
+        return text, self.resolved(config), tuple(float(degrees.get(n, 0.0)) for n in self._attributes)
+
+    def _remember(self, key: tuple, result: RenderResult) -> None:
+        size = result.image.width * result.image.height * 3 + result.latent.numel() * result.latent.element_size()
+        self._memo[key] = replace(result, latent=result.latent.detach())
+        while len(self._memo) > max(1, MEMO_BYTES // max(size, 1)):
+            self._memo.popitem(last=False)
 
     def render_batch(self, degree_sets: list[dict[str, float]], config: EditConfig | None = None,
                      progress: Progress | None = None, refine: bool = True,

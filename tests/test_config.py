@@ -73,3 +73,13 @@ def test_limit_describes_itself():
     assert LIMITS["steps"].describe() == "an integer in [1, 100] or null (the model's default)"
     assert LIMITS["refine_lr"].describe() == "a finite number in (0, 10]"
     assert (LIMITS["steps"].low, LIMITS["steps"].high, LIMITS["steps"].kind) == (1, 100, int)
+
+
+def test_preview_settings_are_cheap_and_keep_what_the_user_set():
+    from ems_core.backends.world import WORLD_EDIT_CONFIG
+    from ems_core.config import preview_config
+
+    preview = preview_config(WORLD_EDIT_CONFIG, default_steps=20)
+    assert (preview.steps, preview.refine_iters, preview.inversion_fixed_point) == (2, 0, 1)
+    assert (preview.start_time, preview.guidance, preview.seed) == (0.8, 2.0, WORLD_EDIT_CONFIG.seed)
+    assert preview_config(EditConfig(), default_steps=28).steps == 11  # 40% of the backend's steps

@@ -166,3 +166,21 @@ def test_progress_reports_every_stage_and_can_stop_the_work(tiny_world, scene_im
         session.render({"colour": 0.7}, progress=stop_while_refining)
     assert session.total_nfe == nfe  # an interrupted move leaves the session as it was
     assert session.render({"colour": 0.7}).cache_hit
+
+
+def test_revisiting_degrees_costs_no_evaluation(tiny_world, scene_image):
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=FAST)
+    session.set_attribute("colour", "red", "blue")
+    first = session.render({"colour": 0.5})
+    session.render({"colour": 0.7})
+    nfe = session.total_nfe
+    again = session.render({"colour": 0.5})
+    assert again.nfe == 0 and again.cache_hit and session.total_nfe == nfe and session.memo_hits == 1
+    assert np.array_equal(pixels(again.image), pixels(first.image)) and torch.equal(again.latent, first.latent)
+    assert session.render({"colour": 0.5}, config=FAST.with_(seed=3)).nfe > 0  # other settings: rendered
+    session.set_attribute("colour", "red", "green")  # another target: the old renders no longer apply
+    assert session.render({"colour": 0.5}).nfe > 0
+    session.set_attribute("colour", "red", "blue")
+    assert session.render({"colour": 0.5}).nfe == 0  # the blue renders are still remembered
+    with pytest.raises(ValueError, match="allowed range"):
+        session.render({"colour": 9.0})

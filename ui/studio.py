@@ -20,7 +20,7 @@ from PIL import Image
 
 from ems_core import Attribute, AttributePreset, Backend, Captioner, EditConfig, default_captioner, load_backend
 from ems_core.images import horizontal_strip, load_image, sanitize_image
-from ems_core.recipe import read_recipe, save_png_with_recipe
+from ems_core.recipe import allow_recipe_text_in_pillow, read_recipe, save_png_with_recipe
 
 from .errors import user_errors
 from .workspace import EditRequest, Move, Workspace
@@ -96,13 +96,14 @@ class Studio:
              captioner_model: str | None = None) -> "Studio":
         """Load the model once for the process (the bundled ``world`` needs no download)."""
         backend = load_backend(model, device=device, dtype=dtype, cpu_offload=cpu_offload)
+        allow_recipe_text_in_pillow()  # gradio opens result PNGs with Pillow: their recipe text can exceed 1 MB
         return cls(backend, model, default_captioner(backend, captioner_model))
 
     # ----- defaults and presets ---------------------------------------------------------------
     def default_config(self) -> EditConfig:
         """EditConfig defaults with the model's steps and guidance made explicit (shown in the form)."""
         info = self.backend.info
-        return EditConfig(steps=info.default_steps, guidance=info.default_edit_guidance)
+        return info.edit_config.with_(steps=info.default_edit_steps, guidance=info.default_edit_guidance)
 
     def presets_for(self, caption: str) -> list[AttributePreset]:
         """Attribute presets the captioner offers for ``caption`` (none without a captioner or caption)."""
@@ -150,7 +151,7 @@ class Studio:
         workspace (nothing computed yet)."""
         if image is None:
             return Opened(None, "", Rows([], {}), None, "")
-        image = sanitize_image(image) if isinstance(image, Image.Image) else load_image(image)
+        image = sanitize_image(image) if isinstance(image, Image.Image) else load_image(image, what="the uploaded image")
         workspace = Workspace.open(self.backend, self.model, image)
         caption, notes = "", []
         if self.captioner is not None:

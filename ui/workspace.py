@@ -13,8 +13,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from ems_core import EDIT_PRESETS, Attribute, AttributePreset, Backend, EditConfig, EditSession, RenderResult
+from ems_core import Attribute, AttributePreset, Backend, EditConfig, EditSession, RenderResult
 from ems_core.images import fit_square
+from ems_core.config import preview_config
 from ems_core.manipulate import check_degree
 from ems_core.metrics import psnr
 from ems_core.recipe import Recipe
@@ -50,9 +51,8 @@ class EditRequest:
             check_degree(attribute.name, self.degrees.get(attribute.name, 0.0))
 
     def preview_config(self) -> EditConfig:
-        """The ``"preview"`` preset with this request's start time, guidance and seed."""
-        c = self.config
-        return EDIT_PRESETS["preview"].with_(start_time=c.start_time, guidance=c.guidance, seed=c.seed)
+        """The live-preview settings of this request (:func:`ems_core.config.preview_config`)."""
+        return preview_config(self.config, default_steps=20)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ..config import EditConfig
 from ..embeddings import PromptEmbedding
 
 if TYPE_CHECKING:
@@ -43,12 +44,18 @@ class BackendInfo:
     default_steps: int
     default_guidance: float  # for text-to-image
     notes: str = ""
-    edit_guidance: float | None = None  # guidance for edits (inversion and re-sampling); None: default_guidance
+    # The settings edits use unless a caller gives its own (docs/method.md says how they were measured).
+    # Its steps / guidance (or, when None, default_steps / default_guidance) also fill in a caller's Nones.
+    edit_config: EditConfig = field(default_factory=EditConfig)
     extras: dict = field(default_factory=dict)
 
     @property
+    def default_edit_steps(self) -> int:
+        return self.edit_config.steps or self.default_steps
+
+    @property
     def default_edit_guidance(self) -> float:
-        return self.default_guidance if self.edit_guidance is None else self.edit_guidance
+        return self.default_guidance if self.edit_config.guidance is None else self.edit_config.guidance
 
 
 class Backend(ABC):

@@ -15,6 +15,7 @@ import os
 import sys
 import warnings
 
+from .bench import add_bench_parser, run_bench
 from .edit import add_edit_parser, parse_degrees, parse_edit, run_edit
 from .generate import add_generate_parser, run_generate
 from .world import add_world_parser, run_world
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_edit_parser(sub)
     add_generate_parser(sub)
     add_world_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 
@@ -63,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_libraries()
         if args.command == "world":
             return run_world(args)
+        if args.command == "bench":
+            return run_bench(args)
         report = run_edit(args) if args.command == "edit" else run_generate(args)
     except (UsageError, ValueError, FileNotFoundError, KeyError, OSError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error

@@ -86,12 +86,13 @@ def run_edit(args: argparse.Namespace) -> dict:
     changes = {k: v for k, v in {"steps": args.steps, "guidance": args.guidance, "seed": args.seed,
                                  "start_time": args.start_time, "refine_iters": args.refine_iters}.items()
                if v is not None}
-    config = EditConfig(**changes)
+    EditConfig(**changes)  # validated now; applied over the backend's edit settings once it is loaded
     out = check_output_path(args.out)
     image = load_image(args.image)
 
     # 2. Load the model and edit.
     backend = load_model(args)
+    config = backend.info.edit_config.with_(**changes)
     captioner = None if args.prompt else default_captioner(backend, args.captioner)
     started = time.perf_counter()
     session = EditSession(backend, image, prompt=args.prompt, captioner=captioner, config=config)

@@ -84,3 +84,20 @@ def test_missing_devices_are_refused_before_loading(device, message, monkeypatch
     with pytest.raises(ValueError, match=message):
         load_backend("test-device", device=device)
     assert loads == [] and check_device("cpu") == torch.device("cpu")
+
+
+def test_the_bundled_models_slider_move_costs_at_most_8_evaluations(tiny_world, scene_image):
+    """The world's edit settings (also those of tiny-random-world): 8 NFE a move, 4 a preview, 0 a revisit."""
+    from ems_core import EditSession
+    from ems_core.config import preview_config
+
+    session = EditSession(tiny_world, scene_image, prompt="a large red circle at the top left on a white background")
+    assert session.config == tiny_world.info.edit_config
+    session.set_attribute("colour", "red", "blue")
+    with torch.no_grad():
+        session.render({"colour": 0.2})
+        move = session.render({"colour": 0.6})
+        assert move.nfe == session.edit_nfe() <= 8
+        assert session.render({"colour": 0.2}).nfe == 0
+        preview = session.render({"colour": 0.4}, preview_config(session.config, tiny_world.info.default_steps))
+    assert preview.nfe <= 4

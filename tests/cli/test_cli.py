@@ -93,3 +93,14 @@ def test_module_entry_point(scene_file, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "ems_core", "edit", "--image", "nope.png", "--edit", "a->b=1",
                               "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert missing.returncode != 0 and missing.stderr.strip().splitlines() == ["error: image not found: nope.png"]
+
+
+def test_bench_latency_prints_a_table_then_one_json_line(capsys):
+    assert main(["bench", "latency", "--model", "tiny-random-world", "--repeats", "2", "--threads", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("move") and "speedup" in lines[-2]
+    report = json.loads(lines[-1])
+    assert report["nfe_per_move"] == 8 and report["nfe_preview"] <= 4 and report["nfe_revisit"] == 0
+    assert report["speedup"] > 1 and report["threads"] == 1 and report["repeats"] == 2
+    assert report["move_p50_ms"] <= report["move_p95_ms"] and report["peak_rss_mb"] > 0
+    assert main(["bench", "latency", "--model", "tiny-random-world", "--repeats", "0"]) == 2

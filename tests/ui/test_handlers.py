@@ -49,9 +49,10 @@ def test_load_gives_captioner_and_explicit_defaults():
     assert studio.captioner is not None
     config = studio.default_config()
     info = studio.backend.info
-    # the backend's edit defaults, shown in the form (edit guidance differs from text-to-image guidance)
-    assert (config.steps, config.guidance) == (info.default_steps, info.default_edit_guidance) == (20, 2.0)
-    assert config.start_time == EditConfig().start_time and config.refine_iters == EditConfig().refine_iters
+    # the backend's edit settings, shown in the form (edits use other steps and guidance than generation)
+    assert (config.steps, config.guidance) == (info.default_edit_steps, info.default_edit_guidance) == (5, 2.0)
+    assert (config.start_time, config.refine_iters) == (info.edit_config.start_time, info.edit_config.refine_iters)
+    assert info.default_steps == 20 and info.default_guidance == 4.0
 
 
 def test_upload_caption_set_attribute_render(studio, red_circle):
@@ -89,7 +90,8 @@ def test_preview_keeps_its_own_cache(studio, red_circle):
     preview = studio.preview(workspace, dragged)
     assert preview.comparison[1].size == (64, 64)
     assert workspace.latest_preview.nfe == workspace.preview.edit_nfe(dragged.preview_config())
-    assert dragged.preview_config().steps == 10 and dragged.preview_config().seed == dragged.config.seed
+    assert dragged.preview_config().steps == 2 and dragged.preview_config().seed == dragged.config.seed
+    assert workspace.latest_preview.nfe <= 4  # a live preview costs at most 4 evaluations
     studio.render(workspace, request_for(studio, CAPTION, 0.7))
     assert workspace.latest_move.cache_hit  # the preview did not evict the full-quality inversion
     off = EditRequest(CAPTION, (Attribute("colour", "red", "blue"),), {"colour": 0.8}, studio.default_config(),

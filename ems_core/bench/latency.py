@@ -1,0 +1,116 @@
+"""Slider-move latency: what a user waits for, move by move, on one backend.
+
+One run interleaves, ``repeats`` times each: a cached move (a new degree on a prepared session), a
+preview move (the preview settings' own session), a revisit (a degree already rendered: memoised) and a
+full re-edit without any cache (a new session: encode, embed, invert, render). A first move (prepare +
+render) is timed once at the start.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+
+from ..backends.contract import Backend
+from ..config import EditConfig, preview_config
+from ..extract import Attribute
+from ..session import EditSession
+from ..world.scene import caption_of, random_scene, render
+
+__all__ = ["LatencyReport", "measure_latency"]
+
+
+@dataclass(frozen=True)
+class LatencyReport:
+    """Milliseconds per kind of move (p50 / p95), NFE per move, and the machine's state."""
+
+    first_move_ms: float
+    first_move_prepare_nfe: int
+    move_p50_ms: float
+    move_p95_ms: float
+    preview_p50_ms: float
+    revisit_p50_ms: float
+    full_reedit_p50_ms: float
+    nfe_per_move: int
+    nfe_preview: int
+    nfe_revisit: int
+    peak_rss_mb: float
+    threads: int
+    repeats: int
+    model: str
+
+    @property
+    def speedup(self) -> float:
+        """A full re-edit's time over a cached move's (same run)."""
+        return self.full_reedit_p50_ms / self.move_p50_ms
+
+    def to_dict(self) -> dict:
+        return {**{k: (round(v, 1) if isinstance(v, float) else v) for k, v in self.__dict__.items()},
+                "speedup": round(self.speedup, 1)}
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _scene_session(backend: Backend, config: EditConfig, seed: int) -> tuple[EditSession, str]:
+    """A session on a world scene resized to the backend's resolution, with one colour attribute."""
+    scene = random_scene(random.Random(seed))
+    image = render(scene).resize((backend.info.image_size,) * 2)
+    session = EditSession(backend, image, prompt=caption_of(scene), config=config)
+    target = "blue" if scene.colour != "blue" else "red"
+    session.configure(session.source_prompt, [Attribute("colour", scene.colour, target)])
+    return session, "colour"
+
+
+def measure_latency(backend: Backend, repeats: int = 20, config: EditConfig | None = None,
+                    seed: int = 0) -> LatencyReport:
+    """Time the kinds of move (module docstring) with the backend's edit settings unless ``config``."""
+    config = config or backend.info.edit_config
+    preview = preview_config(config, backend.info.default_steps)
+    rng = random.Random(seed)
+
+    def fresh_degree() -> float:
+        return round(rng.uniform(-0.5, 1.5), 4)
+
+    started = time.perf_counter()
+    session, name = _scene_session(backend, config, seed)
+    first = session.render({name: fresh_degree()})
+    first_ms = (time.perf_counter() - started) * 1000
+    preview_session, _ = _scene_session(backend, config, seed)
+    preview_session.render({name: 0.0}, preview)  # its own inversion, paid once like the first move
+    seen = [next(iter(first.degrees.values()))]
+    moves, previews, revisits, reedits = [], [], [], []
+    move_nfe = preview_nfe = revisit_nfe = 0
+    for i in range(repeats):
+        result = session.render({name: fresh_degree()})
+        moves.append(result.timings_ms["prepare"] + result.timings_ms["render"])
+        move_nfe = result.nfe
+        seen.append(next(iter(result.degrees.values())))
+
+        result = preview_session.render({name: fresh_degree()}, preview)
+        previews.append(result.timings_ms["prepare"] + result.timings_ms["render"])
+        preview_nfe = result.nfe
+
+        result = session.render({name: seen[i]})
+        revisits.append(result.timings_ms["prepare"] + result.timings_ms["render"])
+        revisit_nfe = result.nfe
+
+        tick = time.perf_counter()
+        cold, _ = _scene_session(backend, config, seed)
+        cold.render({name: fresh_degree()})
+        reedits.append((time.perf_counter() - tick) * 1000)
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return LatencyReport(
+        first_move_ms=first_ms, first_move_prepare_nfe=first.prepare_nfe,
+        move_p50_ms=statistics.median(moves), move_p95_ms=_p(moves, 0.95),
+        preview_p50_ms=statistics.median(previews), revisit_p50_ms=statistics.median(revisits),
+        full_reedit_p50_ms=statistics.median(reedits), nfe_per_move=move_nfe, nfe_preview=preview_nfe,
+        nfe_revisit=revisit_nfe, peak_rss_mb=peak_rss, threads=torch.get_num_threads(), repeats=repeats,
+        model=backend.info.name)
