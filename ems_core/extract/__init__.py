@@ -6,7 +6,7 @@
 """
 
 from .attributes import Attribute, AttributePreset
-from .captioners import Captioner, FixedCaptioner, TransformersCaptioner, default_captioner
+from .captioners import Captioner, FixedCaptioner, OracleCaptioner, TransformersCaptioner, default_captioner
 
-__all__ = ["Attribute", "AttributePreset", "Captioner", "FixedCaptioner", "TransformersCaptioner",
+__all__ = ["Attribute", "AttributePreset", "Captioner", "FixedCaptioner", "OracleCaptioner", "TransformersCaptioner",
            "default_captioner"]

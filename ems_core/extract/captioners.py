@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from PIL import Image
 
@@ -20,7 +20,7 @@ from .attributes import AttributePreset
 if TYPE_CHECKING:
     from ..backends.contract import Backend
 
-__all__ = ["Captioner", "FixedCaptioner", "TransformersCaptioner", "default_captioner"]
+__all__ = ["Captioner", "FixedCaptioner", "OracleCaptioner", "TransformersCaptioner", "default_captioner"]
 
 
 class Captioner(ABC):
@@ -40,6 +40,28 @@ class Captioner(ABC):
         Only captioners that know their model's world can tell; the default never warns.
         """
         return None
+
+
+class OracleCaptioner(Captioner):
+    """Reads captions off the pixels with a procedural world's oracle (no model, deterministic).
+
+    Subclasses set ``image_size`` (the world's resolution) and ``oracle`` (``image -> measurement`` with a
+    ``caption``), as ``staticmethod(measure)``.
+    """
+
+    image_size: int
+    oracle: Callable[[Image.Image], Any]
+
+    def measure(self, image: Image.Image) -> Any:
+        """The oracle's measurement of ``image``, resized first to the world's size (PIL ``BOX``, the
+        renderers' area average) when it has another size; a non-square image is stretched."""
+        image = image.convert("RGB")
+        if image.size != (self.image_size, self.image_size):
+            image = image.resize((self.image_size, self.image_size), Image.Resampling.BOX)
+        return self.oracle(image)
+
+    def caption(self, image: Image.Image) -> str:
+        return self.measure(image).caption
 
 
 class FixedCaptioner(Captioner):

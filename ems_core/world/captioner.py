@@ -12,7 +12,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from ..extract import AttributePreset, Captioner
+from ..extract import AttributePreset, OracleCaptioner
 from .oracle import MIN_CONTRAST, Measurement, measure
 from .scene import BACKGROUNDS, COLOURS, IMAGE_SIZE, SHAPES, SIZE_BANDS, X_BANDS, Y_BANDS, parse_caption
 
@@ -25,8 +25,12 @@ OOD_MAX_BORDER_SPREAD = 12.0  # median RGB distance of border pixels from their 
 OOD_MAX_STRAY_SHARE = 0.02  # share of pixels that differ from the background outside the object
 
 
-class WorldCaptioner(Captioner):
+class WorldCaptioner(OracleCaptioner):
     """Caption world images by measuring them (no model, deterministic, a few ms per image).
+
+    Captions read ``"a {size} {colour} {shape} at the {y} {x} on a {background} background"``; with no
+    object visible, ``"no object on a {background} background"``, which :func:`attribute_presets` rejects
+    (there is nothing to edit).
 
     Example:
         >>> from ems_core.world.scene import Scene, caption_of, render
@@ -36,22 +40,7 @@ class WorldCaptioner(Captioner):
     """
 
     image_size: int = IMAGE_SIZE
-
-    def measure(self, image: Image.Image) -> Measurement:
-        """The oracle's measurement of ``image``, resized first to 64x64 (PIL ``BOX``, the renderer's
-        area average) when it has another size; a non-square image is stretched."""
-        image = image.convert("RGB")
-        if image.size != (self.image_size, self.image_size):
-            image = image.resize((self.image_size, self.image_size), Image.Resampling.BOX)
-        return measure(image)
-
-    def caption(self, image: Image.Image) -> str:
-        """``"a {size} {colour} {shape} at the {y} {x} on a {background} background"``.
-
-        When no object is visible the caption is ``"no object on a {background} background"``, which
-        :func:`attribute_presets` rejects (there is nothing to edit).
-        """
-        return self.measure(image).caption
+    oracle = staticmethod(measure)
 
     def out_of_domain(self, image: Image.Image) -> str | None:
         """Why ``image`` is not a scene of this world, from the oracle's confidences, or ``None``.

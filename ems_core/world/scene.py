@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .bands import thresholds, word_for
+
 IMAGE_SIZE = 64
 SUPERSAMPLE = 4
 
@@ -44,23 +46,9 @@ X_BANDS = {"left": (0.30, 0.35), "center": (0.475, 0.525), "right": (0.65, 0.70)
 Y_BANDS = {"top": (0.30, 0.35), "middle": (0.475, 0.525), "bottom": (0.65, 0.70)}
 
 
-def _thresholds(bands: dict[str, tuple[float, float]]) -> list[float]:
-    spans = list(bands.values())
-    return [(a[1] + b[0]) / 2 for a, b in zip(spans, spans[1:])]
-
-
-SIZE_THRESHOLDS = _thresholds(SIZE_BANDS)
-X_THRESHOLDS = _thresholds(X_BANDS)
-Y_THRESHOLDS = _thresholds(Y_BANDS)
-
-
-def word_for(value: float, bands: dict[str, tuple[float, float]]) -> str:
-    """Caption word of a continuous value: the band it falls in, split at midpoints between bands."""
-    words = list(bands)
-    for word, threshold in zip(words, _thresholds(bands)):
-        if value < threshold:
-            return word
-    return words[-1]
+SIZE_THRESHOLDS = thresholds(SIZE_BANDS)
+X_THRESHOLDS = thresholds(X_BANDS)
+Y_THRESHOLDS = thresholds(Y_BANDS)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,224 @@
+"""The portrait oracle and captioner: agreement with ground truth on clean and degraded renders,
+monotone response to every attribute, invariance to nuisance details, no face in non-portraits."""
+
+import io
+import random
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from ems_core.extract import AttributePreset
+from ems_core.portraits.captioner import PortraitCaptioner, attribute_presets
+from ems_core.portraits.oracle import ATTRIBUTES, PortraitMeasurement, agreement, background_distance, measure
+from ems_core.portraits.scene import RANGES, Portrait, caption_of, parse_caption, random_portrait, render
+
+
+def portraits(n: int, offset: int = 0) -> list[Portrait]:
+    return [random_portrait(random.Random(seed)) for seed in range(offset, offset + n)]
+
+
+def agreement_rates(pairs) -> dict[str, float]:
+    pairs = list(pairs)
+    hits = {name: 0 for name in ATTRIBUTES}
+    for portrait, measurement in pairs:
+        for name, ok in agreement(portrait, measurement).items():
+            hits[name] += ok
+    return {name: hits[name] / len(pairs) for name in ATTRIBUTES}
+
+
+# -- degradations (a generator's output is not pixel perfect) ---------------------------------------
+
+def blur(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    return image.filter(ImageFilter.GaussianBlur(0.7))
+
+
+def noise(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    noisy = np.asarray(image, dtype=np.float64) + rng.normal(0.0, 4.0, (128, 128, 3))
+    return Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8))
+
+
+def jpeg(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def combined(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    return jpeg(noise(blur(image, rng), rng), rng)
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return [(p, measure(render(p))) for p in portraits(60)]
+
+
+# -- agreement ------------------------------------------------------------------------------------
+
+def test_clean_renders_agree(clean):
+    # Measured on 500 held-out portraits (benchmarks/portrait_oracle.py): 1.000 for every attribute.
+    rates = agreement_rates(clean)
+    assert min(rates.values()) >= 0.97, rates
+
+
+def test_clean_values_are_close(clean):
+    for name in ATTRIBUTES:
+        errors = [abs(getattr(m, name) - getattr(p, name)) for p, m in clean]
+        low, high = RANGES[name]
+        assert np.mean(errors) < 0.03 * (high - low) + 0.01, (name, np.mean(errors))
+
+
+@pytest.mark.parametrize("degrade", [blur, noise, jpeg, combined])
+def test_degraded_renders_agree(degrade):
+    rng = np.random.default_rng(0)
+    pairs = [(p, measure(degrade(render(p), rng))) for p in portraits(30, offset=1000)]
+    rates = agreement_rates(pairs)
+    assert min(rates.values()) >= 0.95, rates
+
+
+def test_nuisance_is_measured(clean):
+    errors = np.array([(m.head_x - p.head_x, m.head_y - p.head_y, m.tilt - p.tilt, m.lighting - p.lighting)
+                       for p, m in clean])
+    assert np.abs(errors).max(axis=0).tolist() < [0.5, 0.5, 1.0, 0.15]
+
+
+# -- monotone response ----------------------------------------------------------------------------
+
+BASES = (
+    Portrait(smile=0.2, eyes=0.5, age=0.5, hair_hue=0.0, hair_lightness=0.1, hair_length=0.5, glasses=0.5,
+             face_width=0.5, skin=0.3, background_hue=5 / 6, background_lightness=0.9, head_x=1.3, head_y=-0.7,
+             tilt=2.5, hair_seed=3, background_seed=4, lighting=0.4),
+    Portrait(smile=-0.3, eyes=0.7, age=0.3, hair_hue=0.8, hair_lightness=0.85, hair_length=0.3, glasses=0.2,
+             face_width=0.3, skin=0.8, background_hue=1 / 6, background_lightness=0.15, head_x=-2.1, head_y=1.6,
+             tilt=-3.5, hair_seed=11, background_seed=12, lighting=-0.6),
+)
+
+
+def spearman(x, y) -> float:
+    try:
+        from scipy.stats import spearmanr
+    except ImportError:  # numpy ranks (no ties in these sweeps)
+        rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
+        return float(np.corrcoef(rx, ry)[0, 1])
+    return float(spearmanr(x, y).statistic)
+
+
+@pytest.mark.parametrize("name", ATTRIBUTES)
+def test_each_attribute_is_monotone_in_the_oracle(name):
+    low, high = RANGES[name]
+    values = np.linspace(low, high, 7)
+    for base in BASES:
+        measured = [getattr(measure(render(base.with_(**{name: float(v)}))), name) for v in values]
+        assert spearman(values, measured) >= 0.95, (name, base.hair_seed, np.round(measured, 3).tolist())
+
+
+# -- nuisance details -----------------------------------------------------------------------------
+
+def test_nuisance_details_do_not_change_the_words():
+    rng = random.Random(4)
+    for portrait in portraits(8, offset=2000):
+        for _ in range(4):
+            moved = portrait.with_(head_x=rng.uniform(-4, 4), head_y=rng.uniform(-4, 4), tilt=rng.uniform(-6, 6),
+                                   hair_seed=rng.randrange(1000), background_seed=rng.randrange(1000),
+                                   lighting=rng.uniform(-1, 1))
+            assert measure(render(moved)).words == portrait.words
+
+
+def test_nuisance_changes_are_detected():
+    base = BASES[0]
+    reference = measure(render(base))
+    moved = measure(render(base.with_(head_x=base.head_x + 2.0, tilt=base.tilt - 3.0)))
+    assert moved.head_x - reference.head_x == pytest.approx(2.0, abs=0.3)
+    assert moved.tilt - reference.tilt == pytest.approx(-3.0, abs=0.7)
+    relit = measure(render(base.with_(lighting=-base.lighting)))
+    assert np.sign(relit.lighting) == -np.sign(reference.lighting)
+    # the background signature: the same texture under another face is near, another texture is far
+    same_background = {name: getattr(base, name) for name in ("background_seed", "background_hue",
+                                                               "background_lightness")}
+    same_texture = measure(render(BASES[1].with_(**same_background)))
+    other_texture = measure(render(base.with_(background_seed=base.background_seed + 1)))
+    assert background_distance(reference, same_texture) < 0.4 * background_distance(reference, other_texture)
+
+
+# -- not a portrait -------------------------------------------------------------------------------
+
+def test_non_portraits_are_reported_without_a_face():
+    rng = np.random.default_rng(0)
+    images = [
+        Image.new("RGB", (128, 128), (200, 180, 160)),
+        Image.new("RGB", (128, 128), (0, 0, 0)),
+        Image.fromarray(rng.uniform(0, 255, (128, 128, 3)).astype(np.uint8)),
+        Image.fromarray(np.clip(rng.normal(128, 40, (128, 128, 3)), 0, 255).astype(np.uint8)),
+        Image.fromarray(rng.uniform(0, 255, (6, 6, 3)).astype(np.uint8)).resize((128, 128), Image.Resampling.BICUBIC),
+    ]
+    for image in images:
+        measured = measure(image)
+        assert not measured.found
+        assert all(measured.words[name] == "none" for name in ATTRIBUTES if not name.startswith("background"))
+        assert measured.caption.startswith("no face on a")
+        with pytest.raises(ValueError):
+            measured.to_portrait()
+
+
+def test_measure_takes_arrays_and_other_sizes():
+    portrait = BASES[0]
+    image = render(portrait)
+    expected = measure(image).words
+    array = np.asarray(image)
+    assert measure(array).words == expected  # uint8 (H, W, 3)
+    assert measure(array.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0, value_range=(-1, 1)).words == expected
+    assert measure(render(portrait, image_size=256)).words == expected
+
+
+def test_agreement_takes_portraits_words_and_captions(clean):
+    portrait, measured = clean[0]
+    assert agreement(portrait, measured) == agreement(portrait.words, measured) == agreement(caption_of(portrait),
+                                                                                            measured)
+    assert isinstance(measured, PortraitMeasurement) and measured.to_portrait().words == portrait.words
+
+
+# -- captioner ------------------------------------------------------------------------------------
+
+def test_captioner_writes_the_canonical_caption(clean):
+    captioner = PortraitCaptioner()
+    for portrait, _ in clean[:5]:
+        assert captioner.caption(render(portrait)) == caption_of(portrait)
+    assert captioner.caption(render(clean[0][0], image_size=96).convert("RGBA")) == caption_of(clean[0][0])
+    assert captioner.caption(Image.new("RGB", (128, 128), "white")).startswith("no face")
+
+
+PRESET_ATTRIBUTES = {  # preset name -> the attributes its choices may change
+    "smile": {"smile"}, "eyes": {"eyes"}, "age": {"age"}, "hair colour": {"hair_hue", "hair_lightness"},
+    "hair lightness": {"hair_lightness"}, "hair length": {"hair_length"}, "glasses": {"glasses"},
+    "face width": {"face_width"}, "skin": {"skin"}, "background": {"background_hue"},
+    "background lightness": {"background_lightness"},
+}
+
+
+def test_attribute_presets_edit_one_attribute_each():
+    for portrait in portraits(12, offset=3000):
+        for phrasing in range(4):
+            caption = caption_of(portrait, random.Random(phrasing))
+            words = parse_caption(caption)
+            presets = attribute_presets(caption)
+            assert len(presets) == 11
+            for preset in presets:
+                assert isinstance(preset, AttributePreset)
+                assert caption.count(preset.source) == 1 and preset.source not in preset.choices
+                for choice in preset.choices:
+                    edited = parse_caption(caption.replace(preset.source, choice, 1))
+                    changed = {k for k in words if edited[k] != words[k]}
+                    assert changed and changed <= PRESET_ATTRIBUTES[preset.name], (preset, choice)
+
+
+def test_attribute_presets_choices_and_rejections():
+    caption = ("a portrait of a young person with short black hair and pale skin, smiling, with open eyes, "
+               "without glasses, with a narrow face, on a light blue background")
+    presets = {p.name: p for p in attribute_presets(caption)}
+    assert presets["hair lightness"] == AttributePreset("hair lightness", "black hair", ("brown hair", "blonde hair"))
+    assert presets["age"].choices == ("a middle-aged person", "an old person")
+    assert presets["background lightness"].choices == ("dark blue background", "blue background")
+    assert presets["smile"].source == "smiling" and "slightly smiling" in presets["smile"].choices
+    with pytest.raises(ValueError):
+        attribute_presets("a young person with short black hair")
+    assert PortraitCaptioner().attribute_presets("no face on a light blue background") == []
