@@ -427,4 +427,5 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
         recipe_button.upload(on_recipe, {workspace, recipe_button, live_preview}, restored_outputs, **compute)
         demo.unload(on_close)
     demo.queue(default_concurrency_limit=1, max_size=64)
+    demo.ems_form = form  # for tests that feed the form's values to the handlers as a hostile client would
     return demo
