@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "(default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: 1 on CPU, where one compute event runs at a time and two "
+                             "threads collapse on a busy machine; see docs/performance.md)")
     return parser
 
 
@@ -43,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     from ui.layout import SESSION_CAPACITY
 
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    threads = args.threads if args.threads is not None else (1 if device == "cpu" else None)
+    if threads is not None:
+        if not 1 <= threads <= 256:
+            print(f"error: --threads must be in [1, 256], got {threads}", file=sys.stderr)
+            return 2
+        torch.set_num_threads(threads)
     try:
         studio = Studio.load(args.model, device=device, dtype=args.dtype, cpu_offload=args.cpu_offload,
                              captioner_model=args.captioner)

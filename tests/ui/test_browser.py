@@ -64,7 +64,7 @@ def app_url():
                HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "app.py", "--model", MODEL, "--port", str(port), "--host", "127.0.0.1"],
+            [sys.executable, "app.py", "--model", MODEL, "--port", str(port), "--host", "127.0.0.1", "--threads", threads],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
