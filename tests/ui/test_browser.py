@@ -178,8 +178,9 @@ class StudioPage:
         links = self.page.locator("#downloads a").evaluate_all("links => links.map(a => a.href)")
         return self.fetch(next(link for link in links if link.endswith(".png")))
 
-    def drag_degree(self, start: float, stop: float, steps: int = 12) -> None:
-        """Drag row 0's slider with the mouse from ``start`` to ``stop`` (fractions of its track)."""
+    def drag_degree(self, start: float, stop: float, steps: int = 12, midway: str | None = None) -> None:
+        """Drag row 0's slider with the mouse from ``start`` to ``stop`` (fractions of its track); with
+        ``midway`` (a JavaScript condition), hold the button half-way until it holds, as a user pausing."""
         track = self.page.locator("#row0-degree input[type=range]").bounding_box()
         y = track["y"] + track["height"] / 2
         self.page.mouse.move(track["x"] + track["width"] * start, y)
@@ -187,6 +188,8 @@ class StudioPage:
         for i in range(steps + 1):
             self.page.mouse.move(track["x"] + track["width"] * (start + (stop - start) * i / steps), y)
             self.page.wait_for_timeout(80)
+            if midway and i == steps // 2:
+                self.page.wait_for_function(midway, timeout=RENDER_TIMEOUT_MS)
         self.page.mouse.up()
 
     def toasts(self) -> list[str]:
@@ -346,10 +349,9 @@ def test_drags_show_no_error_and_the_halves_align(app_url, browser):
     assert "latest preview" not in studio.page.locator("#stats").inner_text()
 
     preview.check()
-    studio.drag_degree(0.55, 0.40)
-    studio.page.wait_for_function(
-        "[...document.querySelectorAll('#stats tr')].some(tr => tr.cells[0].innerText.trim() === 'latest preview')",
-        timeout=RENDER_TIMEOUT_MS)  # previews arrived during the drag
+    preview_shown = ("[...document.querySelectorAll('#stats tr')].some("
+                     "tr => tr.cells[0].innerText.trim() === 'latest preview')")
+    studio.drag_degree(0.55, 0.40, midway=preview_shown)  # a preview arrives while the button is held
     studio.page.wait_for_timeout(1500)
     assert studio.toasts() == [] and studio.error_badges() == 0
 
