@@ -32,7 +32,7 @@ def judge(case: EditCase, measured_words: Mapping[str, str]) -> EditOutcome:
 def evaluate_edits(backend: Backend, cases: list[EditCase], config: EditConfig, degree: float = 1.0) -> dict:
     """Render each case at ``degree``; shares of success / preservation / both, reconstruction PSNR,
     p50 render time and the cached move's NFE."""
-    outcomes, recon, render_ms = [], [], []
+    outcomes, recon, render_ms, by_attribute = [], [], [], {}
     session = None
     for case in cases:
         session = case_session(backend, case, config)
@@ -40,5 +40,7 @@ def evaluate_edits(backend: Backend, cases: list[EditCase], config: EditConfig, 
         result = session.render({case.attribute: degree})
         render_ms.append(result.timings_ms["render"])
         outcomes.append(judge(case, measure(result.image).words))
+        by_attribute.setdefault(case.attribute, []).append(outcomes[-1])
     return {**summarise(outcomes), "recon_psnr": round(statistics.fmean(recon), 2),
-            "render_ms_p50": round(statistics.median(render_ms), 1), "edit_nfe": session.edit_nfe()}
+            "render_ms_p50": round(statistics.median(render_ms), 1), "edit_nfe": session.edit_nfe(),
+            "both_by_attribute": {name: summarise(found)["both"] for name, found in by_attribute.items()}}
