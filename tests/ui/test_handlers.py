@@ -332,3 +332,21 @@ def test_a_request_stops_at_its_next_step_past_its_budget(studio, red_circle):
     in_time = guarded(lambda fraction, desc: calls.append(fraction), demo, None, budget_s=60.0)
     studio.render(workspace, request_for(studio, CAPTION, 0.5), in_time)
     assert calls and calls[-1] == 1.0
+
+
+def test_a_request_stops_when_its_tab_has_closed(studio, red_circle):
+    from ui.errors import Stopped
+    from ui.layout import guarded
+
+    demo = create_demo(studio)
+    request = types.SimpleNamespace(session_hash="closed-tab")
+    demo.state_holder["closed-tab"]  # gradio's record of that browser session
+    report = guarded(None, demo, request, budget_s=60.0)
+    report(0.1, "sampling")  # the tab is open: nothing happens
+    demo.state_holder.session_data["closed-tab"].is_closed = True  # what gradio sets when its heartbeat stops
+    with pytest.raises(Stopped, match="closed"):
+        report(0.2, "sampling")
+    workspace = studio.open_image(red_circle).workspace
+    with pytest.raises(gr.Error, match="closed"):
+        studio.render(workspace, request_for(studio, CAPTION, 0.5), report)
+    assert workspace.full.inversions_computed == 0  # stopped at its first step
