@@ -1,9 +1,8 @@
-"""Edit directions in the image latent (LOCO, T-LOCO, HSDS): one module per method over :class:`Direction`.
+"""The :class:`Direction` type, :func:`compose` and the sign convention of unsupervised directions.
 
 A direction is a unit vector ``v`` in the latent at noise level ``t`` of one model; applying it with a
-strength ``lambda`` moves an inverted latent ``z_t' = z_t + lambda v``, and the session samples the rest
-(:meth:`ems_core.session.EditSession.render_batch` with ``latent_offset``). Methods that find directions
-live beside this file, one module each.
+strength ``lambda`` moves an inverted latent ``z_t' = z_t + lambda v`` (linear in ``lambda``), and the
+session samples the rest (:meth:`ems_core.session.EditSession.render_batch` with ``latent_offset``).
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-__all__ = ["Direction", "compose"]
+__all__ = ["Direction", "canonical_sign", "compose"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,12 @@ class Direction:
             raise ValueError(f"a direction is one latent (C, h, w), got shape {tuple(self.vector.shape)}")
         if not 0.0 < self.noise_level <= 1.0:
             raise ValueError(f"noise level must be in (0, 1], got {self.noise_level}")
+
+    @property
+    def unit_strength(self) -> float:
+        """What strength 1 (a degree of 1) means in latent units: ``provenance["unit_strength"]`` for text
+        directions (:func:`~ems_core.directions.text.matched_strength`), 1.0 otherwise."""
+        return float(self.provenance.get("unit_strength", 1.0))
 
     def offset(self, strength: float) -> torch.Tensor:
         """``lambda v`` as a batch-1 latent ``(1, C, h, w)``."""
@@ -50,3 +55,14 @@ def compose(directions: list[Direction], strengths: list[float]) -> torch.Tensor
                 (first.model, first.noise_level, first.vector.shape):
             raise ValueError("directions of different models, noise levels or shapes do not compose")
     return sum(d.offset(s) for d, s in zip(directions, strengths))
+
+
+def canonical_sign(vector: torch.Tensor) -> torch.Tensor:
+    """``vector`` or ``-vector``, whichever has its largest-magnitude component positive.
+
+    Singular vectors are defined up to sign; this makes an unsupervised direction's sign deterministic
+    (the same subspace always gives the same vector, whatever the random start). Ties in magnitude go
+    to the first component in flattened (C, h, w) order.
+    """
+    flat = vector.reshape(-1)
+    return -vector if flat[flat.abs().argmax()] < 0 else vector
