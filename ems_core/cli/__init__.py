@@ -16,6 +16,7 @@ import sys
 import warnings
 
 from .bench import add_bench_parser, run_bench
+from .directions import add_directions_parser, run_directions
 from .edit import add_edit_parser, parse_degrees, parse_edit, run_edit
 from .generate import add_generate_parser, run_generate
 from .world import add_world_parser, run_world
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_generate_parser(sub)
     add_world_parser(sub)
     add_bench_parser(sub)
+    add_directions_parser(sub)
     return parser
 
 
@@ -67,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_world(args)
         if args.command == "bench":
             return run_bench(args)
+        if args.command == "directions":
+            return run_directions(args)
         report = run_edit(args) if args.command == "edit" else run_generate(args)
     except (UsageError, ValueError, FileNotFoundError, KeyError, OSError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error

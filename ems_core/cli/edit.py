@@ -56,6 +56,9 @@ def add_edit_parser(subparsers: argparse._SubParsersAction) -> None:
     edit.add_argument("--degrees", help="sweep of the single edit, e.g. 0,0.25,0.5,0.75,1")
     edit.add_argument("--start-time", type=float, default=None, help="inversion depth t0 in (0, 1]")
     edit.add_argument("--refine-iters", type=int, default=None, help="constrained-SDS iterations (0 = off)")
+    edit.add_argument("--method", choices=("ems", "tloco", "hsds"), default="ems",
+                      help="ems: move the text embeddings; tloco / hsds: a latent direction per --edit from its "
+                           "text pair, the degree scaling its strength (docs/method.md, Latent directions)")
     edit.add_argument("--out", required=True)
     add_model_arguments(edit)
 
@@ -99,12 +102,19 @@ def run_edit(args: argparse.Namespace) -> dict:
     session.configure(session.source_prompt, attributes)
     targets = {a.name: session.target_prompt(a.name) for a in attributes}
     caption_ms = (time.perf_counter() - started) * 1000
+    degree_sets = [{a.name: degree for a, degree in parsed}] if degrees is None else \
+        [{attributes[0].name: d} for d in degrees]
+    directions = None
+    if args.method != "ems":
+        from .directions import render_with_directions
+
+        results, directions = render_with_directions(session, args.method, degree_sets, config)
     if degrees is None:
-        result = session.render({a.name: degree for a, degree in parsed})
+        result = session.render(degree_sets[0]) if directions is None else results[0]
         result.image.save(out)
         outputs, results = [str(out)], [result]
     else:
-        results = session.render_batch([{attributes[0].name: d} for d in degrees])
+        results = session.render_batch(degree_sets) if directions is None else results
         outputs = []
         for d, result in zip(degrees, results):
             path = out.with_name(f"{out.stem}_{d:g}{out.suffix}")
@@ -113,8 +123,10 @@ def run_edit(args: argparse.Namespace) -> dict:
         horizontal_strip([r.image for r in results]).save(out)
         outputs.append(str(out))
     _, steps, guidance = session.resolved()
+    prepare_ms = 0.0 if directions is None else directions["directions_ms"]
     return {
         "out": outputs[0] if len(outputs) == 1 else outputs,
+        "method": args.method,
         "model": backend.info.name,
         "source_prompt": session.source_prompt,
         "target_prompts": targets,
@@ -122,7 +134,8 @@ def run_edit(args: argparse.Namespace) -> dict:
         "degrees": degrees,
         "nfe": results[0].nfe,
         "prepare_nfe": results[0].prepare_nfe,
-        "timings_ms": {"prepare": round(results[0].timings_ms["prepare"] + caption_ms, 2),
+        "timings_ms": {"prepare": round(results[0].timings_ms["prepare"] + caption_ms + prepare_ms, 2),
                        "render": results[0].timings_ms["render"]},
         "steps": steps, "guidance": guidance, "seed": args.seed, "config": config.to_dict(),
+        **({} if directions is None else {"directions": directions}),
     }

@@ -1,0 +1,111 @@
+"""``python -m ems_core directions ...`` and ``edit --method``: on the tiny world model; errors in one line."""
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from ems_core.cli import main
+from ems_core.directions import Direction, load_direction, save_direction
+
+MODEL = ["--model", "tiny-random-world"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture()
+def scene_file(tmp_path, scene_image):
+    path = tmp_path / "scene.png"
+    scene_image.save(path)
+    return path
+
+
+def run_json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_discover_list_apply(capsys, scene_file, tmp_path):
+    library = tmp_path / "lib"
+    report = run_json(capsys, ["directions", "discover", *MODEL, "--image", str(scene_file), "--k", "2",
+                               "--iters", "2", "--region", "object", "--out", str(library), "--json"])
+    assert len(report["out"]) == 2 and report["region"] == "object" and report["iterations"] <= 2
+    assert len(report["singular_values"]) == 2 and report["noise_level"] == 0.8
+    first = load_direction(report["out"][0])
+    assert first.provenance["prompt"] == report["source_prompt"] and first.provenance["mask"] == "object"
+
+    listed = run_json(capsys, ["directions", "list", "--library", str(library), "--json"])
+    assert [d["name"] for d in listed["directions"]] == ["scene-loco-object-0", "scene-loco-object-1"]
+    assert main(["directions", "list", "--library", str(library)]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("scene-loco-object-1 ")
+
+    out = tmp_path / "moved.png"
+    applied = run_json(capsys, ["directions", "apply", *MODEL, "--image", str(scene_file), "--direction",
+                                report["out"][0], "--strength", "3", "--direction", report["out"][1],
+                                "--strength", "-1.5", "--out", str(out), "--json"])
+    assert Image.open(out).size == (64, 64) and applied["nfe"] > 0
+    assert [d["strength"] for d in applied["directions"]] == [3.0, -1.5]
+    assert applied["config"]["start_time"] == first.noise_level and applied["steps"] == first.provenance["steps"]
+
+
+def test_edit_with_a_text_direction(capsys, scene_file, tmp_path):
+    out = tmp_path / "sweep.png"
+    report = run_json(capsys, ["edit", *MODEL, "--image", str(scene_file), "--edit", "red->blue", "--method",
+                               "tloco", "--degrees", "0,1", "--out", str(out), "--json"])
+    assert report["method"] == "tloco" and len(report["out"]) == 3
+    unit = report["directions"]["unit_strengths"]["edit1"]
+    assert unit > 0 and report["directions"]["strengths"] == [{"edit1": 0.0}, {"edit1": unit}]
+    ems = run_json(capsys, ["edit", *MODEL, "--image", str(scene_file), "--edit", "red->blue=1",
+                            "--out", str(tmp_path / "ems.png"), "--json"])
+    assert ems["method"] == "ems" and "directions" not in ems
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["directions", "discover", "--k", "0"], "--k must be an integer in [1, 64]"),
+    (["directions", "discover", "--k", "2", "--region", "sky"], "invalid choice: 'sky'"),
+    (["directions", "discover", "--null-rank", "3"], "--null-rank needs --region"),
+    (["directions", "discover", "--tol", "nan"], "--tol must be a number in (0, 1)"),
+    (["directions", "discover", "--iters", "1"], "--iters must be an integer in [2, 500]"),
+    (["directions", "discover", "--start-time", "0"], "--start-time must be"),
+    (["directions", "discover", "--image", "missing.png"], "missing.png"),
+    (["directions", "discover", "--model", "tiny-random-sd3", "--prompt", "a red circle", "--region", "object"],
+     "only for the bundled model"),
+    (["directions", "apply", "--strength", "inf"], "--strength must be a finite number"),
+    (["directions", "apply", "--strength", "1", "--strength", "2"], "give one strength per direction"),
+    (["directions", "apply", "--strength", "1", "--out", "x.txt"], "--out"),
+    (["directions", "apply", "--strength", "1", "--model", "tiny-random-sd3"], "belongs to model"),
+    (["edit", "--edit", "red->blue=1", "--method", "flowedit"], "invalid choice: 'flowedit'"),
+    (["edit", "--edit", "red->blue=3", "--method", "tloco"], "allowed range"),
+])
+def test_user_errors_are_one_line_with_status_2(capsys, scene_file, tmp_path, argv, message):
+    direction_file = save_direction(Direction(torch.ones(8, 16, 16) / 2048 ** 0.5, "tiny-random-world", 0.8, "loco"),
+                                    tmp_path / "d.safetensors")
+    argv = list(argv)
+    if argv[0] == "edit" or argv[1] == "discover" and "--image" not in argv:
+        argv += ["--image", str(scene_file)]
+    if argv[1] == "apply":
+        argv += ["--image", str(scene_file), "--direction", str(direction_file)]
+        if "--out" not in argv:
+            argv += ["--out", str(tmp_path / "o.png")]
+    if argv[0] == "edit":
+        argv += ["--out", str(tmp_path / "o.png")]
+    if "--model" not in argv:
+        argv += MODEL
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err
+
+
+def test_apply_refuses_an_unreadable_direction_before_loading(capsys, scene_file, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 16)
+    assert main(["directions", "apply", "--image", str(scene_file), "--direction", str(bad), "--strength", "1",
+                 "--out", str(tmp_path / "o.png")]) == 2
+    assert "not a safetensors file" in capsys.readouterr().err
