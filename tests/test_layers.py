@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ems_core"
 LAYERS: dict[str, int] = {
     "embeddings": 0, "config": 0, "images": 0, "loading": 0,
     "manipulate": 1, "extract": 1, "metrics": 1, "backends.contract": 1,
-    "sampling": 2, "refine": 2, "directions": 2, "world": 2, "portraits": 2,
+    "sampling": 2, "refine": 2, "directions": 2, "world": 2, "portraits": 2, "baselines": 2,
     "backends": 3,
     "session": 4, "recipe": 4, "edit_directions": 4,
     "bench": 5, "cli": 5, "__init__": 5, "__main__": 5,
