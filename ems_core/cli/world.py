@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..world.scene import Scene, render, scene_from_caption
+from ..world.spec import WORLD_NAMES
 
 
 def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +25,9 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
 
     t = sub.add_parser("train", help="train (or resume) a phase of the bundled model")
     t.add_argument("phase", choices=["autoencoder", "transformer", "all"])
-    t.add_argument("--run-dir", default="runs/world")
+    t.add_argument("--world", choices=WORLD_NAMES, default="shapes",
+                   help="the procedural world to train on (default shapes); its preset sets the model's sizes")
+    t.add_argument("--run-dir", help="checkpoints and logs (default runs/world, or runs/<world> for another world)")
     t.add_argument("--steps", type=int, help="autoencoder default 4000, transformer default 11000")
     t.add_argument("--ae-steps", type=int, default=4000)
     t.add_argument("--seed", type=int, default=0)
@@ -33,10 +36,13 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
 
     e = sub.add_parser("export", help="write the EMA weights of a run as a model folder")
     e.add_argument("--run-dir", default="runs/world")
-    e.add_argument("--out", default="assets/world-model")
+    e.add_argument("--out", help="model folder (default: the run's world's, assets/world-model or assets/world-portraits)")
+    e.add_argument("--dtype", choices=["float32", "float16"], default="float32",
+                   help="stored weights (float16 halves the files; backends compute in float32)")
 
-    v = sub.add_parser("eval", help="measure faithfulness of a model with the oracle")
-    v.add_argument("--model", default="world")
+    v = sub.add_parser("eval", help="measure faithfulness of a model with its world's oracle")
+    v.add_argument("--model", default="world", help="a registered name or a model folder (its world_model.json "
+                                                    "names the world)")
     v.add_argument("--captions", type=int, default=500)
     v.add_argument("--inversions", type=int, default=50)
     v.add_argument("--steps", type=int)
@@ -59,26 +65,30 @@ def run_world(args: argparse.Namespace) -> int:
         print(json.dumps({"out": args.out, "scene": scene.to_dict()}))
         return 0
     if args.world_command == "train":
-        from ..world.model import TINY_TEST_CONFIG, WorldModelConfig
+        from ..world.model import MODEL_PRESETS, tiny_config
+        from ..world.spec import world_spec
         from ..world.train import TrainConfig, train_autoencoder, train_transformer
 
-        run_dir = Path(args.run_dir)
+        run_dir = Path(args.run_dir or world_spec(args.world).run_dir)
 
         def log(line: str) -> None:
             print(line, flush=True)
 
-        model_config = TINY_TEST_CONFIG if args.tiny else WorldModelConfig()
+        model_config = tiny_config(args.world) if args.tiny else MODEL_PRESETS[args.world]
         if args.phase in ("autoencoder", "all"):
             steps = args.steps if (args.steps and args.phase == "autoencoder") else args.ae_steps
-            train_autoencoder(run_dir, TrainConfig(steps=steps, seed=args.seed, threads=args.threads), log=log)
+            train_autoencoder(run_dir, TrainConfig(steps=steps, seed=args.seed, threads=args.threads), model_config,
+                              log=log)
         if args.phase in ("transformer", "all"):
             config = TrainConfig(steps=args.steps or 11000, seed=args.seed, threads=args.threads)
             train_transformer(run_dir, config, model_config, log=log)
         return 0
     if args.world_command == "export":
+        import torch
+
         from ..world.train import export
 
-        export(Path(args.run_dir), Path(args.out))
+        export(Path(args.run_dir), Path(args.out) if args.out else None, dtype=getattr(torch, args.dtype))
         return 0
     if args.world_command == "eval":
         from ..bench.world_model import run_eval

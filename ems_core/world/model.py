@@ -7,7 +7,7 @@ All three networks are diffusers/transformers classes (the autoencoder is a smal
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -17,7 +17,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from torch import nn
 from transformers import CLIPTextConfig, CLIPTextModelWithProjection
 
-from .scene import IMAGE_SIZE, VOCABULARY
+from .spec import world_spec
 
 PAD, EOS, UNK, BOS = "<pad>", "<eos>", "<unk>", "<bos>"  # ids 0, 1, 2, 3: EOS is not 2 (legacy path)
 
@@ -31,8 +31,9 @@ class WordTokenizer:
         self.index = {word: i for i, word in enumerate(self.vocabulary)}
 
     @classmethod
-    def for_world(cls, max_length: int = 16) -> "WordTokenizer":
-        return cls([PAD, EOS, UNK, BOS, *VOCABULARY], max_length)
+    def for_world(cls, max_length: int = 16, world: str = "shapes") -> "WordTokenizer":
+        """The special tokens, then the vocabulary of ``world`` (see :func:`~ems_core.world.spec.world_spec`)."""
+        return cls([PAD, EOS, UNK, BOS, *world_spec(world).vocabulary], max_length)
 
     @property
     def pad_id(self) -> int:
@@ -74,25 +75,44 @@ class WordTokenizer:
 
 
 class WorldAutoencoder(ModelMixin, ConfigMixin):
-    """64x64x3 <-> 16x16x8 autoencoder: pixel-unshuffle(4) + 3x3 convs, tanh latent, then a fixed
-    per-channel normalisation ``(z - shift) / scale`` measured after training (stored in the config).
+    """Image <-> latent autoencoder: pixel-unshuffle(``factor``), 3x3 convs, ``strided`` stride-2 stages, tanh
+    latent, then a fixed per-channel normalisation ``(z - shift) / scale`` measured after training (stored
+    in the config). The side shrinks by :attr:`reduction` = ``factor * 2 ** strided``.
+
+    - shapes (``strided=0``): 64x64x3 -> unshuffle(4) -> 16x16x48 -> two convs (width ``hidden``) -> 16x16x8;
+      decoder: three convs (width ``hidden``) -> 16x16x48 -> pixel-shuffle(4).
+    - portraits (``strided=1``): 128x128x3 -> unshuffle(4) -> 32x32x48 -> two convs (width ``stage_hidden``)
+      -> a stride-2 conv (width ``hidden``) -> a conv -> 16x16x8; decoder: three convs (width ``hidden``),
+      a conv to ``4 * stage_hidden`` channels and pixel-shuffle(2), two convs at 32x32, pixel-shuffle(4).
     """
 
     @register_to_config
     def __init__(self, latent_channels: int = 8, hidden: int = 192, factor: int = 4,
-                 latent_shift: tuple[float, ...] | None = None, latent_scale: tuple[float, ...] | None = None):
+                 latent_shift: tuple[float, ...] | None = None, latent_scale: tuple[float, ...] | None = None,
+                 strided: int = 0, stage_hidden: int = 64):
         super().__init__()
         pixels = 3 * factor * factor
-        self.encoder = nn.Sequential(
-            nn.PixelUnshuffle(factor), nn.Conv2d(pixels, hidden, 3, padding=1), nn.SiLU(),
-            nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(), nn.Conv2d(hidden, latent_channels, 3, padding=1),
-        )
-        self.decoder = nn.Sequential(
-            nn.Conv2d(latent_channels, hidden, 3, padding=1), nn.SiLU(),
-            nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
-            nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
-            nn.Conv2d(hidden, pixels, 3, padding=1), nn.PixelShuffle(factor),
-        )
+        widths = [stage_hidden] * strided + [hidden]  # conv width at each resolution, finest first
+        # Modules in the order the shipped shapes model made them (strided == 0: no stage), so seeded
+        # initialisations stay as they were.
+        encoder: list[nn.Module] = [nn.PixelUnshuffle(factor), nn.Conv2d(pixels, widths[0], 3, padding=1), nn.SiLU()]
+        for fine, coarse in zip(widths, widths[1:]):
+            encoder += [nn.Conv2d(fine, fine, 3, padding=1), nn.SiLU(),
+                        nn.Conv2d(fine, coarse, 3, stride=2, padding=1), nn.SiLU()]
+        self.encoder = nn.Sequential(*encoder, nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
+                                     nn.Conv2d(hidden, latent_channels, 3, padding=1))
+        decoder: list[nn.Module] = [nn.Conv2d(latent_channels, hidden, 3, padding=1), nn.SiLU(),
+                                    nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
+                                    nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU()]
+        for coarse, fine in zip(widths[::-1], widths[-2::-1]):
+            decoder += [nn.Conv2d(coarse, 4 * fine, 3, padding=1), nn.PixelShuffle(2), nn.SiLU(),
+                        nn.Conv2d(fine, fine, 3, padding=1), nn.SiLU()]
+        self.decoder = nn.Sequential(*decoder, nn.Conv2d(widths[0], pixels, 3, padding=1), nn.PixelShuffle(factor))
+
+    @property
+    def reduction(self) -> int:
+        """Image side / latent side."""
+        return self.config.factor * 2 ** self.config.strided
 
     def _stats(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         channels = self.config.latent_channels
@@ -102,7 +122,7 @@ class WorldAutoencoder(ModelMixin, ConfigMixin):
         return shift, scale
 
     def encode_raw(self, images: torch.Tensor) -> torch.Tensor:
-        """Images (B, 3, 64, 64) in [-1, 1] -> tanh latent (B, 8, 16, 16), before normalisation."""
+        """Images (B, 3, S, S) in [-1, 1] -> tanh latent (B, 8, S / r, S / r), before normalisation."""
         return torch.tanh(self.encoder(images))
 
     def decode_raw(self, raw: torch.Tensor) -> torch.Tensor:
@@ -125,11 +145,15 @@ class WorldAutoencoder(ModelMixin, ConfigMixin):
 
 @dataclass(frozen=True)
 class WorldModelConfig:
-    """Sizes of the bundled model (the "baby" config of nanoGPT's spirit: trains on a laptop CPU)."""
+    """Sizes of the bundled model (the "baby" config of nanoGPT's spirit: trains on a laptop CPU).
 
-    image_size: int = IMAGE_SIZE
+    The defaults are the shipped shapes model; :data:`MODEL_PRESETS` holds one config per world.
+    """
+
+    world: str = "shapes"  # the procedural world it is trained on (ems_core.world.spec)
+    image_size: int = 64
     latent_channels: int = 8
-    latent_size: int = 16  # image_size / autoencoder factor
+    latent_size: int = 16  # image_size / autoencoder reduction
     patch_size: int = 2  # -> (16 / 2)^2 = 64 image tokens
     num_layers: int = 6
     num_attention_heads: int = 6
@@ -137,14 +161,49 @@ class WorldModelConfig:
     text_hidden: int = 128
     text_layers: int = 2
     text_heads: int = 4
-    max_tokens: int = 16
+    max_tokens: int = 16  # <bos> + the longest caption + <eos>, or more
+    autoencoder_hidden: int = 192  # conv width at the latent's resolution
+    autoencoder_factor: int = 4  # pixel-unshuffle factor
+    autoencoder_strided: int = 0  # stride-2 stages after the unshuffle (reduction = factor * 2 ** strided)
+    autoencoder_stage_hidden: int = 64  # conv width above the latent's resolution (strided > 0 only)
+
+    def __post_init__(self) -> None:
+        reduction = self.autoencoder_factor * 2 ** self.autoencoder_strided
+        if self.latent_size * reduction != self.image_size:
+            raise ValueError(f"latent_size {self.latent_size} x autoencoder reduction {reduction} "
+                             f"!= image_size {self.image_size}")
+        spec = world_spec(self.world)
+        if self.image_size != spec.image_size or self.max_tokens < spec.max_caption_words + 2:
+            raise ValueError(f"the {self.world} world needs image_size {spec.image_size} and max_tokens >= "
+                             f"{spec.max_caption_words + 2}, not {self.image_size} and {self.max_tokens}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-TINY_TEST_CONFIG = WorldModelConfig(num_layers=1, num_attention_heads=2, attention_head_dim=8,
-                                    text_hidden=32, text_layers=1, text_heads=2)
+#: One config per world. Portraits: 128x128 images to the same 16x16x8 latent (an 8x reduction), so the
+#: transformer sees the same 64 image tokens; captions of up to 32 words (34 tokens).
+MODEL_PRESETS: dict[str, WorldModelConfig] = {
+    "shapes": WorldModelConfig(),
+    "portraits": WorldModelConfig(world="portraits", image_size=128, autoencoder_strided=1,
+                                  max_tokens=world_spec("portraits").max_caption_words + 2),
+}
+
+
+def tiny_config(world: str = "shapes") -> WorldModelConfig:
+    """A world's preset with a test-size transformer and text encoder (smoke tests)."""
+    return replace(MODEL_PRESETS[world], num_layers=1, num_attention_heads=2, attention_head_dim=8,
+                   text_hidden=32, text_layers=1, text_heads=2)
+
+
+TINY_TEST_CONFIG = tiny_config("shapes")
+
+
+def build_autoencoder(config: WorldModelConfig, hidden: int | None = None) -> WorldAutoencoder:
+    """The autoencoder of ``config`` (``hidden`` overrides its width at the latent resolution)."""
+    return WorldAutoencoder(latent_channels=config.latent_channels, hidden=hidden or config.autoencoder_hidden,
+                            factor=config.autoencoder_factor, strided=config.autoencoder_strided,
+                            stage_hidden=config.autoencoder_stage_hidden)
 
 
 def build_transformer(config: WorldModelConfig) -> SD3Transformer2DModel:

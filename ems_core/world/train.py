@@ -1,12 +1,15 @@
-"""Training of the bundled model: autoencoder first, then the MMDiT + text encoder (rectified flow).
+"""Training of a bundled model: autoencoder first, then the MMDiT + text encoder (rectified flow).
 
-Resumable and logged: every ``checkpoint_every`` steps the full state (weights, EMA, optimiser,
-data RNG, step) is written to ``<run_dir>/<phase>.pt``; rerunning the same command resumes.
-``export`` writes the EMA weights as safetensors + configs into a model folder (``assets/world-model``).
+Any procedural world trains the same way (:mod:`ems_core.world.spec`); ``WorldModelConfig.world`` names
+it and :data:`~ems_core.world.model.MODEL_PRESETS` holds each world's sizes. Resumable and logged: every
+``checkpoint_every`` steps the full state (weights, EMA, optimiser, data RNG, step) is written to
+``<run_dir>/<phase>.pt``; rerunning the same command resumes. ``export`` writes the EMA weights as
+safetensors + configs into a model folder (``assets/world-model``, ``assets/world-portraits``).
 
     python -m ems_core world train autoencoder --run-dir runs/world --steps 3000
     python -m ems_core world train transformer --run-dir runs/world --steps 14000
     python -m ems_core world export --run-dir runs/world --out assets/world-model
+    python -m ems_core world train all --world portraits --run-dir runs/portraits   (docs/training.md)
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from .model import (WordTokenizer, WorldAutoencoder, WorldModelConfig, autoencoder_loss, build_text_encoder,
-                    build_transformer, encode_text)
-from .scene import caption_of, random_scene, render, to_tensor
+from .model import (WordTokenizer, WorldAutoencoder, WorldModelConfig, autoencoder_loss, build_autoencoder,
+                    build_text_encoder, build_transformer, encode_text)
+from .scene import to_tensor
+from .spec import WorldSpec, world_spec
 
 Log = Callable[[str], None]
 
@@ -49,13 +53,14 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     bf16: bool = True
+    stats_batches: int = 8  # autoencoder: batches of 64 fresh images that measure the latent statistics
 
 
-def scene_batch(rng: random.Random, batch_size: int) -> tuple[torch.Tensor, list[str]]:
-    """Random scenes rendered to (B, 3, 64, 64) in [-1, 1] and their captions."""
-    scenes = [random_scene(rng) for _ in range(batch_size)]
-    images = torch.from_numpy(np.stack([to_tensor(render(s)) for s in scenes]))
-    return images, [caption_of(s) for s in scenes]
+def scene_batch(rng: random.Random, batch_size: int, world: WorldSpec | None = None) -> tuple[torch.Tensor, list[str]]:
+    """Random renders of ``world`` (default shapes) as (B, 3, S, S) in [-1, 1], and their captions."""
+    pairs = [(world or world_spec()).sample(rng) for _ in range(batch_size)]
+    images = torch.from_numpy(np.stack([to_tensor(image) for image, _ in pairs]))
+    return images, [caption for _, caption in pairs]
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
@@ -83,23 +88,39 @@ def _save(path: Path, state: dict) -> None:
     tmp.replace(path)
 
 
-def train_autoencoder(run_dir: Path, config: TrainConfig, log: Log = print) -> WorldAutoencoder:
-    """Phase 1: the 64x64 <-> 16x16x4 autoencoder; then measures per-channel latent statistics."""
+def _load_checkpoint(path: Path, model_config: WorldModelConfig) -> dict:
+    """A checkpoint's state; a ``ValueError`` when it was written for another model config (runs that
+    predate configs in checkpoints resume as they are)."""
+    state = torch.load(path, weights_only=False)
+    saved = state.get("model_config")
+    if saved is not None and WorldModelConfig(**saved) != model_config:
+        raise ValueError(f"{path} is a checkpoint of another model ({WorldModelConfig(**saved).world} world, "
+                         f"{saved}); use another --run-dir or the same --world and size")
+    return state
+
+
+def train_autoencoder(run_dir: Path, config: TrainConfig, model_config: WorldModelConfig = WorldModelConfig(),
+                      log: Log = print) -> WorldAutoencoder:
+    """Phase 1: the image <-> 16x16x8 autoencoder of ``model_config``'s world; then measures per-channel
+    latent statistics."""
     torch.set_num_threads(config.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt = run_dir / "autoencoder.pt"
+    world = world_spec(model_config.world)
     torch.manual_seed(config.seed)
-    model = WorldAutoencoder()
+    model = build_autoencoder(model_config)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr * 2, weight_decay=0.0)
     rng, gen, step = random.Random(config.seed), torch.Generator().manual_seed(config.seed), 0
     if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
+        state = _load_checkpoint(ckpt, model_config)
         model.load_state_dict(state["model"]); opt.load_state_dict(state["opt"])
         rng.setstate(state["rng"]); gen.set_state(state["gen"]); step = state["step"]
         log(f"resumed autoencoder at step {step}")
+    log(json.dumps({"phase": "autoencoder", "world": world.name, "params": sum(p.numel() for p in model.parameters()),
+                    "config": dict(model.config)}))
     start = time.time()
     while step < config.steps:
-        images, _ = scene_batch(rng, config.batch_size)
+        images, _ = scene_batch(rng, config.batch_size, world)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, config) * 2
         loss = autoencoder_loss(model, images, config.latent_noise, gen)
@@ -111,10 +132,11 @@ def train_autoencoder(run_dir: Path, config: TrainConfig, log: Log = print) -> W
             start = time.time()
         if step % config.checkpoint_every == 0 or step == config.steps:
             _save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "rng": rng.getstate(),
-                         "gen": gen.get_state(), "step": step})
+                         "gen": gen.get_state(), "step": step, "model_config": model_config.to_dict()})
     # Per-channel normalisation of the latent, measured on fresh scenes.
     with torch.no_grad():
-        raws = torch.cat([model.encode_raw(scene_batch(random.Random(10_000 + i), 64)[0]) for i in range(8)])
+        raws = torch.cat([model.encode_raw(scene_batch(random.Random(10_000 + i), 64, world)[0])
+                          for i in range(config.stats_batches)])
         shift = raws.mean(dim=(0, 2, 3)).tolist()
         scale = raws.std(dim=(0, 2, 3)).tolist()
     model.register_to_config(latent_shift=tuple(shift), latent_scale=tuple(scale))
@@ -132,8 +154,14 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
     """
     torch.set_num_threads(config.threads)
     ckpt = run_dir / "transformer.pt"
+    world = world_spec(model_config.world)
     autoencoder = WorldAutoencoder.from_pretrained(run_dir / "autoencoder").eval().requires_grad_(False)
-    tokenizer = WordTokenizer.for_world(model_config.max_tokens)
+    latent = (autoencoder.config.latent_channels, model_config.image_size // autoencoder.reduction)
+    if latent != (model_config.latent_channels, model_config.latent_size):
+        raise ValueError(f"the autoencoder in {run_dir} makes {latent[0]}x{latent[1]}x{latent[1]} latents of "
+                         f"{model_config.image_size}x{model_config.image_size} images, the transformer expects "
+                         f"{model_config.latent_channels}x{model_config.latent_size}x{model_config.latent_size}")
+    tokenizer = WordTokenizer.for_world(model_config.max_tokens, model_config.world)
     torch.manual_seed(config.seed)
     transformer = build_transformer(model_config)
     text_encoder = build_text_encoder(model_config, tokenizer)
@@ -142,7 +170,7 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
     ema_t, ema_e = copy.deepcopy(transformer).requires_grad_(False), copy.deepcopy(text_encoder).requires_grad_(False)
     rng, gen, step = random.Random(config.seed + 1), torch.Generator().manual_seed(config.seed + 1), 0
     if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
+        state = _load_checkpoint(ckpt, model_config)
         transformer.load_state_dict(state["transformer"]); text_encoder.load_state_dict(state["text_encoder"])
         ema_t.load_state_dict(state["ema_transformer"]); ema_e.load_state_dict(state["ema_text_encoder"])
         opt.load_state_dict(state["opt"]); rng.setstate(state["rng"]); gen.set_state(state["gen"])
@@ -153,10 +181,10 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
                     "train": asdict(config)}))
     start, running = time.time(), 0.0
     while step < config.steps:
-        images, captions = scene_batch(rng, config.batch_size)
+        images, captions = scene_batch(rng, config.batch_size, world)
         captions = [c if rng.random() >= config.empty_caption_prob else "" for c in captions]
         with torch.no_grad():
-            z0 = autoencoder.encode(images)  # (B, 4, 16, 16)
+            z0 = autoencoder.encode(images)  # (B, 8, 16, 16)
         t = logit_normal_t(config.batch_size, gen)
         eps = torch.randn(z0.shape, generator=gen)
         z_t = (1 - t.view(-1, 1, 1, 1)) * z0 + t.view(-1, 1, 1, 1) * eps
@@ -185,20 +213,27 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
                          "model_config": model_config.to_dict()})
 
 
-def export(run_dir: Path, out: Path, log: Log = print) -> None:
-    """Write the EMA weights of the last checkpoint as a model folder (safetensors + configs)."""
+def export(run_dir: Path, out: Path | None = None, log: Log = print, dtype: torch.dtype = torch.float32) -> None:
+    """Write the EMA weights of the last checkpoint as a model folder (safetensors + configs); ``out``
+    defaults to the world's bundled folder (:attr:`WorldSpec.model_dir`, e.g. ``assets/world-portraits``).
+
+    ``world_model.json`` names the world (``"world"``), the model config and the training step; ``dtype``
+    (float32, or float16 to halve the files) is the stored weights' type (backends load them as float32).
+    """
     state = torch.load(run_dir / "transformer.pt", weights_only=False)
     model_config = WorldModelConfig(**state["model_config"])
-    tokenizer = WordTokenizer.for_world(model_config.max_tokens)
+    tokenizer = WordTokenizer.for_world(model_config.max_tokens, model_config.world)
     transformer = build_transformer(model_config)
     transformer.load_state_dict(state["ema_transformer"])
     text_encoder = build_text_encoder(model_config, tokenizer)
     text_encoder.load_state_dict(state["ema_text_encoder"])
+    out = out or world_spec(model_config.world).model_dir
     out.mkdir(parents=True, exist_ok=True)
-    transformer.save_pretrained(out / "transformer")
-    text_encoder.save_pretrained(out / "text_encoder")
+    autoencoder = WorldAutoencoder.from_pretrained(run_dir / "autoencoder")
+    for folder, module in (("transformer", transformer), ("text_encoder", text_encoder), ("autoencoder", autoencoder)):
+        (module if dtype == torch.float32 else module.to(dtype)).save_pretrained(out / folder)
     tokenizer.save(out / "tokenizer")
-    WorldAutoencoder.from_pretrained(run_dir / "autoencoder").save_pretrained(out / "autoencoder")
     (out / "world_model.json").write_text(json.dumps(
-        {"model_config": model_config.to_dict(), "train_step": state["step"], "sampling_shift": 1.0}, indent=1))
-    log(f"exported step {state['step']} to {out}")
+        {"world": model_config.world, "model_config": model_config.to_dict(), "train_step": state["step"],
+         "sampling_shift": 1.0}, indent=1))
+    log(f"exported step {state['step']} of the {model_config.world} model to {out}")
