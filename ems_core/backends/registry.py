@@ -97,9 +97,9 @@ def load_backend(
     """Load a backend by registered name (see :func:`registered_backends`), diffusers hub id or folder.
 
     Args:
-        name_or_path: ``"world"`` (default), ``"tiny-random-sd3"``, ``"tiny-random-flux"``,
-            ``"tiny-random-world"``, a folder holding the bundled model's files, or an SD3/SD3.5/Flux.1
-            diffusers repository id or folder.
+        name_or_path: ``"world"`` (default), ``"world-portraits"``, ``"tiny-random-sd3"``,
+            ``"tiny-random-flux"``, ``"tiny-random-world"``, ``"tiny-random-portraits"``, a folder holding a
+            bundled model's files, or an SD3/SD3.5/Flux.1 diffusers repository id or folder.
         device: torch device for the model ("cpu", "cuda", "cuda:1", ...).
         dtype: weights dtype; ``None`` picks float32 on CPU and bfloat16 on GPU for diffusers models.
         cpu_offload: keep diffusers components on the CPU and move each to ``device`` only while used.
@@ -115,10 +115,14 @@ def load_backend(
 
 # ----- the loaders --------------------------------------------------------------------------------
 
-def _world(name_or_path: str, *, device: torch.device, dtype: torch.dtype | None, cpu_offload: bool) -> Backend:
+def _world(name_or_path: str, *, device: torch.device, dtype: torch.dtype | None, cpu_offload: bool,
+           world: str | None = None) -> Backend:
+    """A bundled model: the folder of ``world`` (a registered name), else the folder ``name_or_path``."""
     from .world import load_world_backend
 
-    return load_world_backend(None if name_or_path == DEFAULT_MODEL else name_or_path, device, dtype)
+    if world is None:
+        return load_world_backend(name_or_path, device, dtype)
+    return load_world_backend(None, device, dtype, world=world)
 
 
 def _tiny(build: str) -> BackendLoader:
@@ -148,10 +152,16 @@ def _pretrained(name_or_path: str, *, device: torch.device, dtype: torch.dtype |
     return load_pretrained(name_or_path, device=device, dtype=dtype, cpu_offload=cpu_offload, **defaults)
 
 
-register_backend("world", _world,
+register_backend("world", _world, defaults={"world": "shapes"},
                  description="the bundled MMDiT trained on the procedural shapes world (assets/world-model)")
+register_backend("world-portraits", _world, defaults={"world": "portraits"},
+                 description="the bundled MMDiT of the procedural portraits world, 128x128 (assets/world-portraits; "
+                             "trained with docs/training.md)")
 register_backend("tiny-random-world", _tiny("tiny_random_world"),
                  description="the bundled architecture at test size, random weights (smoke tests only)")
+register_backend("tiny-random-portraits", _tiny("tiny_random_portraits"),
+                 description="the portraits model's architecture (128x128) at test size, random weights (smoke tests "
+                             "only)")
 register_backend("tiny-random-sd3", _tiny("tiny_random_sd3"),
                  description="tiny random SD3 components (smoke tests only, images are noise)")
 register_backend("tiny-random-flux", _tiny("tiny_random_flux"),

@@ -36,7 +36,7 @@ from transformers import (
     T5TokenizerFast,
 )
 
-from ..world.model import TINY_TEST_CONFIG, WordTokenizer, WorldAutoencoder, build_text_encoder, build_transformer
+from ..world.model import WordTokenizer, build_autoencoder, build_text_encoder, build_transformer, tiny_config
 from .diffusers_adapter import DiffusersBackend
 from .flux import FluxBackend
 from .sd3 import SD3Backend
@@ -53,6 +53,7 @@ __all__ = [
     "tiny_random_sd3",
     "tiny_random_flux",
     "tiny_random_world",
+    "tiny_random_portraits",
     "seeded",
 ]
 
@@ -281,11 +282,25 @@ def tiny_random_flux(device: str | torch.device = "cpu", dtype: torch.dtype | No
     return _tiny_backend(FluxBackend, tiny_flux_components(seed), "tiny-random-flux", device, dtype)
 
 
+def _tiny_world(world: str, name: str, device: str | torch.device, dtype: torch.dtype | None,
+                seed: int) -> WorldBackend:
+    """A world's bundled architecture (:func:`~ems_core.world.model.tiny_config`, autoencoder width 16),
+    random weights."""
+    config = tiny_config(world)
+    tokenizer = WordTokenizer.for_world(config.max_tokens, world)
+    return WorldBackend(_seeded_eval(seed, lambda: build_transformer(config)),
+                        _seeded_eval(seed + 1, lambda: build_text_encoder(config, tokenizer)),
+                        tokenizer, _seeded_eval(seed + 2, lambda: build_autoencoder(config, hidden=16)),
+                        name=name, device=device, dtype=dtype or torch.float32, world=world)
+
+
 def tiny_random_world(device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
                       seed: int = 0) -> WorldBackend:
-    """The ``tiny-random-world`` preset: the bundled architecture at test size, random weights."""
-    tokenizer = WordTokenizer.for_world(TINY_TEST_CONFIG.max_tokens)
-    return WorldBackend(_seeded_eval(seed, lambda: build_transformer(TINY_TEST_CONFIG)),
-                        _seeded_eval(seed + 1, lambda: build_text_encoder(TINY_TEST_CONFIG, tokenizer)),
-                        tokenizer, _seeded_eval(seed + 2, lambda: WorldAutoencoder(hidden=16)),
-                        name="tiny-random-world", device=device, dtype=dtype or torch.float32)
+    """The ``tiny-random-world`` preset: the bundled shapes architecture at test size, random weights."""
+    return _tiny_world("shapes", "tiny-random-world", device, dtype, seed)
+
+
+def tiny_random_portraits(device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
+                          seed: int = 0) -> WorldBackend:
+    """The ``tiny-random-portraits`` preset: the portraits architecture (128x128) at test size, random weights."""
+    return _tiny_world("portraits", "tiny-random-portraits", device, dtype, seed)

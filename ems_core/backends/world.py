@@ -1,4 +1,4 @@
-"""The bundled model (``assets/world-model``) behind the backend contract."""
+"""The bundled models (``assets/world-model``, ``assets/world-portraits``) behind the backend contract."""
 
 from __future__ import annotations
 
@@ -15,29 +15,32 @@ from ..extract.captioners import Captioner
 from ..loading import MODEL_LOAD_ERRORS, load_error_reason
 from ..sampling.schedules import shifted_sigmas
 from ..world.model import WordTokenizer, WorldAutoencoder, encode_text
+from ..world.spec import WorldSpec, world_spec
 from .contract import Backend, BackendInfo
 
 __all__ = ["BUNDLED_MODEL_DIR", "WORLD_EDIT_CONFIG", "WorldBackend", "load_world_backend"]
 
 #: The repository's ``assets/world-model``: found from a checkout or an editable install (``pip install -e .``);
 #: a wheel does not carry it (pass the folder to ``load_backend`` instead).
-BUNDLED_MODEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "world-model"
+BUNDLED_MODEL_DIR = world_spec("shapes").model_dir
 
 #: The bundled model's edit settings (docs/method.md, "Cheap moves").
 WORLD_EDIT_CONFIG = EditConfig(steps=5, start_time=0.8, guidance=2.0, refine_iters=0)
 
 
 class WorldBackend(Backend):
-    """MMDiT (``SD3Transformer2DModel``) + CLIP text encoder + ``WorldAutoencoder`` on 64x64 scenes.
+    """MMDiT (``SD3Transformer2DModel``) + CLIP text encoder + ``WorldAutoencoder`` on one procedural world.
 
-    Latents are ``(B, 8, 16, 16)`` (the autoencoder's ``latent_channels`` at a 4x reduction); the
-    transformer's position embedding covers exactly that grid, so the model works at 64x64 only.
+    Shapes: 64x64 scenes; portraits: 128x128 faces. Latents are ``(B, 8, 16, 16)`` in both (the
+    autoencoder's ``latent_channels`` at a 4x or 8x reduction); the transformer's position embedding covers
+    exactly that grid, so the model works at its world's image size only.
     """
 
     def __init__(self, transformer: SD3Transformer2DModel, text_encoder: CLIPTextModelWithProjection,
                  tokenizer: WordTokenizer, autoencoder: WorldAutoencoder, name: str = "world",
                  sampling_shift: float = 1.0, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32):
+                 dtype: torch.dtype = torch.float32, world: str = "shapes"):
+        self.world: WorldSpec = world_spec(world)
         self.device, self.dtype = torch.device(device), dtype
         self.transformer = _placed(transformer, self.device, dtype)
         self.text_encoder = _placed(text_encoder, self.device, dtype)
@@ -46,8 +49,9 @@ class WorldBackend(Backend):
         self.sampling_shift = sampling_shift
         # Guidance 4 for generation (model card). Edits: guidance 2, 5 steps from t0 = 0.8, no refinement:
         # 8 evaluations a slider move, measured against the old 32-evaluation default in docs/method.md.
-        self.info = BackendInfo(name=name, family="world", image_size=64, default_steps=20, default_guidance=4.0,
-                                edit_config=WORLD_EDIT_CONFIG, notes="bundled shapes-world MMDiT")
+        self.info = BackendInfo(name=name, family="world", image_size=self.world.image_size, default_steps=20,
+                                default_guidance=4.0, edit_config=WORLD_EDIT_CONFIG,
+                                notes=f"bundled {self.world.name}-world MMDiT")
 
     def encode_prompt(self, prompts: list[str]) -> PromptEmbedding:
         ids = self.tokenizer(prompts).to(self.device)  # (B, L)
@@ -55,11 +59,11 @@ class WorldBackend(Backend):
         return PromptEmbedding(tokens, pooled)
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
-        latents = self.autoencoder.encode(images.to(self.device, self.dtype))  # (B, 8, 16, 16)
+        latents = self.autoencoder.encode(images.to(self.device, self.dtype))  # (B, 8, 16, 16) from (B, 3, S, S)
         return latents.to(images.device, images.dtype)
 
     def decode_latent(self, latents: torch.Tensor) -> torch.Tensor:
-        images = self.autoencoder.decode(latents.to(self.device, self.dtype))  # (B, 3, 64, 64)
+        images = self.autoencoder.decode(latents.to(self.device, self.dtype))  # (B, 3, S, S)
         return images.to(latents.device, latents.dtype)
 
     def velocity(self, latents: torch.Tensor, t: torch.Tensor, embedding: PromptEmbedding) -> torch.Tensor:
@@ -77,13 +81,12 @@ class WorldBackend(Backend):
         size = self.info.image_size
         if (height or size, width or size) != (size, size):
             raise ValueError(f"the bundled model works at {size}x{size} only, not {height}x{width}")
-        factor = self.autoencoder.config.factor
-        return (self.autoencoder.config.latent_channels, size // factor, size // factor)
+        side = size // self.autoencoder.reduction
+        return (self.autoencoder.config.latent_channels, side, side)
 
     def default_captioner(self) -> Captioner:
-        from ..world.captioner import WorldCaptioner
-
-        return WorldCaptioner()
+        """The world's oracle captioner (``WorldCaptioner`` for shapes, ``PortraitCaptioner`` for portraits)."""
+        return self.world.captioner()
 
 
 def _placed(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
@@ -94,18 +97,28 @@ def _placed(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -
 
 
 def load_world_backend(folder: str | Path | None = None, device: str | torch.device = "cpu",
-                       dtype: torch.dtype | None = None) -> WorldBackend:
-    """Load the bundled model from ``folder`` (default ``assets/world-model``), offline."""
-    folder = Path(folder) if folder is not None else BUNDLED_MODEL_DIR
+                       dtype: torch.dtype | None = None, world: str = "shapes") -> WorldBackend:
+    """Load a bundled model from ``folder`` (default: ``world``'s, e.g. ``assets/world-model``), offline.
+
+    The model's world is the one its ``world_model.json`` names (the shipped shapes model names none:
+    shapes); ``world`` only picks the default folder.
+    """
+    spec = world_spec(world)
+    folder = Path(folder) if folder is not None else spec.model_dir
+    bundled = folder == spec.model_dir
     if not (folder / "world_model.json").exists():
-        hint = (" (a wheel install carries the code only: pass a checkout's assets/world-model folder as the "
-                "model)" if folder == BUNDLED_MODEL_DIR else "")
-        raise FileNotFoundError(
-            f"bundled model not found in {folder}{hint}; or train and export it with "
-            "`python -m ems_core world train all` then `python -m ems_core world export`")
-    name = "world" if folder == BUNDLED_MODEL_DIR else str(folder)
+        if bundled and spec.name != "shapes":
+            raise FileNotFoundError(f"the {spec.name} model ({spec.backend_name}) is not trained yet: "
+                                    f"assets/{spec.model_folder} holds no world_model.json; train and export it "
+                                    f"with {spec.training_commands} (docs/training.md)")
+        hint = (f" (a wheel install carries the code only: pass a checkout's assets/{spec.model_folder} folder as "
+                "the model)" if bundled else "")
+        raise FileNotFoundError(f"bundled model not found in {folder}{hint}; or train and export it with "
+                                f"{spec.training_commands}")
+    name = spec.backend_name if bundled else str(folder)
     try:
         meta = json.loads((folder / "world_model.json").read_text())
+        model_world = world_spec(meta.get("world", "shapes"))
         parts = (SD3Transformer2DModel.from_pretrained(folder / "transformer", use_safetensors=True),
                  CLIPTextModelWithProjection.from_pretrained(folder / "text_encoder", use_safetensors=True),
                  WordTokenizer.load(folder / "tokenizer"),
@@ -114,4 +127,4 @@ def load_world_backend(folder: str | Path | None = None, device: str | torch.dev
         raise ValueError(f"Model {name!r} (a bundled-model folder) could not be loaded "
                          f"({load_error_reason(err)})") from None
     return WorldBackend(*parts, name=name, sampling_shift=float(meta.get("sampling_shift", 1.0)),
-                        device=device, dtype=dtype or torch.float32)
+                        device=device, dtype=dtype or torch.float32, world=model_world.name)

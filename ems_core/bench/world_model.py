@@ -1,9 +1,13 @@
-"""Faithfulness of a world model, measured by the oracle (the model card's numbers).
+"""Faithfulness of a world model, measured by its world's oracle (the model cards' numbers).
 
     python -m ems_core world eval --captions 500 --inversions 50 --out assets/world-model/eval.json
+    python -m ems_core world eval --model assets/world-portraits --captions 500 --inversions 50
+
+The world is the backend's (:attr:`WorldBackend.world`, from the model's ``world_model.json``); other
+backends are measured as shapes models.
 
 - generation: random captions (seeded), one image each from fixed seeds; per attribute the share of
-  images whose measured caption word equals the prompt's (and all six at once);
+  images whose measured caption word equals the prompt's (and all attributes at once);
 - inversion round trip: rendered scenes inverted with their own caption and regenerated with no
   edit (:meth:`EditSession.reconstruct`), PSNR against the render; also the autoencoder alone;
 - latency: p50 of one-image generation at the model's default steps and guidance.
@@ -24,22 +28,27 @@ from ..images import pil_to_tensor, tensor_to_pil
 from ..metrics import psnr
 from ..sampling import generate
 from ..session import EditSession
-from ..world.oracle import ATTRIBUTES, agreement, measure
-from ..world.scene import caption_of, random_scene, render
+from ..world.spec import WorldSpec, world_spec
+
+
+def world_of(backend) -> WorldSpec:
+    """The world a backend was trained on (shapes for backends that do not say)."""
+    return getattr(backend, "world", None) or world_spec("shapes")
 
 
 def generation_faithfulness(backend, n_captions: int, seed: int, steps: int | None, guidance: float | None,
                             batch_size: int = 25) -> dict:
     """Share of generated images whose oracle words match the prompt, per attribute."""
+    world = world_of(backend)
     rng = random.Random(seed)
-    captions = [caption_of(random_scene(rng)) for _ in range(n_captions)]
-    hits = {name: 0 for name in (*ATTRIBUTES, "all")}
+    captions = [world.sample(rng)[1] for _ in range(n_captions)]
+    hits = {name: 0 for name in (*world.attributes, "all")}
     for start in range(0, n_captions, batch_size):
         chunk = captions[start:start + batch_size]
         images = generate(backend, chunk, [seed * 100_000 + start + i for i in range(len(chunk))], steps, guidance)
         for caption, image in zip(chunk, images):
-            ok = agreement(caption, measure(image))
-            for name in ATTRIBUTES:
+            ok = world.agreement(caption, world.measure(image))
+            for name in world.attributes:
                 hits[name] += ok[name]
             hits["all"] += all(ok.values())
     return {name: round(count / n_captions, 4) for name, count in hits.items()}
@@ -50,9 +59,8 @@ def inversion_round_trip(backend, n_scenes: int, seed: int, config: EditConfig) 
     rng = random.Random(seed + 7)
     round_trip, autoencoder = [], []
     for _ in range(n_scenes):
-        scene = random_scene(rng)
-        image = render(scene)
-        session = EditSession(backend, image, prompt=caption_of(scene), config=config)
+        image, caption = world_of(backend).sample(rng)
+        session = EditSession(backend, image, prompt=caption, config=config)
         round_trip.append(psnr(image, session.reconstruct().image))
         with torch.no_grad():
             decoded = tensor_to_pil(backend.decode_latent(backend.encode_image(pil_to_tensor(image))))[0]
@@ -64,7 +72,7 @@ def inversion_round_trip(backend, n_scenes: int, seed: int, config: EditConfig) 
 
 
 def generation_latency(backend, repeats: int = 10) -> dict:
-    caption = caption_of(random_scene(random.Random(0)))
+    caption = world_of(backend).sample(random.Random(0))[1]
     generate(backend, [caption], [0])  # warm-up
     times = []
     for i in range(repeats):
@@ -81,6 +89,7 @@ def run_eval(model: str = "world", n_captions: int = 500, n_inversions: int = 50
     started = time.perf_counter()
     report = {
         "model": model,
+        "world": world_of(backend).name,
         "steps": steps or backend.info.default_steps,
         "guidance": backend.info.default_guidance if guidance is None else guidance,
         "generation": generation_faithfulness(backend, n_captions, seed, steps, guidance) if n_captions else None,

@@ -1,0 +1,156 @@
+"""One pipeline, two worlds: the world descriptions, the portraits model's parts, its training, export,
+backend and evaluation at test size, and the shipped shapes model left as it was."""
+
+import json
+import random
+from dataclasses import replace
+
+import pytest
+import torch
+
+from ems_core import EditConfig, EditSession, generate, load_backend
+from ems_core.backends.world import BUNDLED_MODEL_DIR, load_world_backend
+from ems_core.bench.world_model import run_eval
+from ems_core.cli import main
+from ems_core.portraits import PortraitCaptioner, random_portrait, render
+from ems_core.world import spec as spec_module
+from ems_core.world.captioner import WorldCaptioner
+from ems_core.world.model import (MODEL_PRESETS, WordTokenizer, WorldAutoencoder, WorldModelConfig, build_autoencoder,
+                                  tiny_config)
+from ems_core.world.spec import WORLD_NAMES, world_spec
+from ems_core.world.train import TrainConfig, export, train_autoencoder, train_transformer
+
+PORTRAITS_COMMANDS = ("`python -m ems_core world train all --world portraits --run-dir runs/portraits` then "
+                      "`python -m ems_core world export --run-dir runs/portraits --out assets/world-portraits`")
+
+
+@pytest.mark.parametrize("name", WORLD_NAMES)
+def test_each_world_samples_pairs_its_oracle_reads_and_its_tokenizer_holds(name):
+    spec = world_spec(name)
+    tokenizer = WordTokenizer.for_world(MODEL_PRESETS[name].max_tokens, name)
+    rng = random.Random(7)
+    for _ in range(20):
+        image, caption = spec.sample(rng)
+        assert image.size == (spec.image_size, spec.image_size) and image.mode == "RGB"
+        assert tokenizer.unknown_words(caption) == []
+        assert len(tokenizer._words(caption)) <= spec.max_caption_words <= MODEL_PRESETS[name].max_tokens - 2
+    assert all(spec.agreement(caption, spec.measure(image)).values())  # the last pair, read back
+    assert set(spec.attributes) == set(spec.agreement(caption, spec.measure(image)))
+
+
+def test_the_portraits_phrasings_vary_and_the_longest_caption_is_32_words():
+    spec = world_spec("portraits")
+    rng = random.Random(0)
+    captions = [spec.sample(rng)[1] for _ in range(40)]
+    assert len({caption.split()[0] for caption in captions}) >= 3  # several phrasings drawn
+    assert spec.max_caption_words == 32 and MODEL_PRESETS["portraits"].max_tokens == 34
+
+
+def test_unknown_worlds_and_inconsistent_configs_are_refused():
+    with pytest.raises(ValueError, match="unknown world 'faces'; choose one of shapes, portraits"):
+        world_spec("faces")
+    with pytest.raises(ValueError, match="needs image_size 128"):
+        WorldModelConfig(world="portraits", max_tokens=34)  # 64x64 is the shapes world's size
+    with pytest.raises(ValueError, match="autoencoder reduction 8 != image_size 64"):
+        WorldModelConfig(autoencoder_strided=1)
+
+
+def test_the_portraits_autoencoder_maps_128x128_to_the_shapes_models_latent_grid():
+    config = MODEL_PRESETS["portraits"]
+    torch.manual_seed(0)
+    autoencoder = build_autoencoder(config).eval()
+    images = torch.rand(2, 3, 128, 128) * 2 - 1
+    with torch.no_grad():
+        latents = autoencoder.encode(images)
+        decoded = autoencoder.decode(latents)
+    assert latents.shape == (2, 8, 16, 16) and autoencoder.reduction == 8
+    assert decoded.shape == (2, 3, 128, 128) and decoded.abs().max() <= 1
+    assert (config.latent_size, config.patch_size) == (MODEL_PRESETS["shapes"].latent_size, 2)  # 64 image tokens
+
+
+def test_the_shapes_preset_builds_the_shipped_autoencoder_layout():
+    shipped = WorldAutoencoder.from_pretrained(BUNDLED_MODEL_DIR / "autoencoder")
+    built = build_autoencoder(MODEL_PRESETS["shapes"])
+    assert {k: v.shape for k, v in built.state_dict().items()} == {k: v.shape for k, v in shipped.state_dict().items()}
+    assert shipped.reduction == 4 and "world" not in json.loads((BUNDLED_MODEL_DIR / "world_model.json").read_text())
+    backend = load_world_backend()  # no "world" in world_model.json: shapes
+    assert backend.world.name == "shapes" and backend.info.name == "world" and backend.info.image_size == 64
+    assert type(backend.default_captioner()) is WorldCaptioner
+
+
+def test_portraits_smoke_training_resumes_exports_loads_and_edits(tmp_path):
+    """A few steps of both phases at test size; the exported folder is a portraits backend end to end."""
+    run, model_dir = tmp_path / "run", tmp_path / "model"
+    config = replace(tiny_config("portraits"), autoencoder_hidden=16, autoencoder_stage_hidden=8)
+    logs: list[str] = []
+
+    def steps(n: int) -> TrainConfig:
+        return TrainConfig(steps=n, batch_size=2, checkpoint_every=1, log_every=1, threads=1, stats_batches=1)
+
+    train_autoencoder(run, steps(2), config, log=logs.append)
+    train_autoencoder(run, steps(3), config, log=logs.append)
+    train_transformer(run, steps(2), config, log=logs.append)
+    train_transformer(run, steps(3), config, log=logs.append)
+    assert "resumed autoencoder at step 2" in logs and "resumed transformer at step 2" in logs
+    records = [json.loads(line) for line in logs if line.startswith("{")]
+    assert any(r.get("world") == "portraits" for r in records) and all(r["loss"] > 0 for r in records if "loss" in r)
+    with pytest.raises(ValueError, match="checkpoint of another model"):
+        train_transformer(run, steps(4), replace(config, num_layers=2), log=logs.append)
+
+    export(run, model_dir, log=logs.append)
+    meta = json.loads((model_dir / "world_model.json").read_text())
+    assert meta["world"] == "portraits" and meta["train_step"] == 3 and meta["model_config"]["image_size"] == 128
+
+    backend = load_backend(str(model_dir))
+    assert backend.world.name == "portraits" and backend.info.image_size == 128
+    assert backend.latent_shape() == (8, 16, 16) and isinstance(backend.default_captioner(), PortraitCaptioner)
+    with pytest.raises(ValueError, match="128x128 only"):
+        backend.latent_shape(64, 64)
+    session = EditSession(backend, render(random_portrait(random.Random(3))),
+                          config=EditConfig(steps=2, start_time=0.8, refine_iters=0))
+    preset = backend.default_captioner().attribute_presets(session.source_prompt)[0]
+    session.set_attribute(preset.name, preset.source, preset.choices[0])
+    result = session.render({preset.name: 1.0})
+    assert result.image.size == (128, 128) and result.nfe > 0
+
+    report = run_eval(str(model_dir), n_captions=2, n_inversions=1, steps=2)
+    assert report["world"] == "portraits"
+    assert set(report["generation"]) == {*world_spec("portraits").attributes, "all"}
+    assert report["inversion"]["psnr_mean"] > 0
+
+
+def test_float16_export_halves_the_files_and_loads_as_float32(tmp_path):
+    run = tmp_path / "run"
+    config = replace(tiny_config("portraits"), autoencoder_hidden=16, autoencoder_stage_hidden=8)
+    train = TrainConfig(steps=1, batch_size=1, threads=1, stats_batches=1)
+    train_autoencoder(run, train, config, log=lambda line: None)
+    train_transformer(run, train, config, log=lambda line: None)
+    sizes = {}
+    for dtype in (torch.float32, torch.float16):
+        export(run, tmp_path / str(dtype), log=lambda line: None, dtype=dtype)
+        sizes[dtype] = sum(p.stat().st_size for p in (tmp_path / str(dtype)).rglob("*.safetensors"))
+    assert sizes[torch.float16] < 0.55 * sizes[torch.float32]
+    backend = load_backend(str(tmp_path / str(torch.float16)))
+    assert next(backend.transformer.parameters()).dtype == torch.float32
+    assert generate(backend, ["a portrait"], [0], steps=1)[0].size == (128, 128)
+
+
+def test_world_portraits_without_weights_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(spec_module, "ASSETS_DIR", tmp_path)  # no assets/world-portraits there
+    with pytest.raises(FileNotFoundError) as caught:
+        load_backend("world-portraits")
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("the portraits model (world-portraits) is not trained yet")
+    assert PORTRAITS_COMMANDS in message
+    assert main(["generate", "--model", "world-portraits", "--prompt", "a portrait", "--out",
+                 str(tmp_path / "g.png")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "not trained yet" in lines[0]
+
+
+def test_tiny_random_portraits_is_the_portraits_architecture_at_test_size():
+    backend = load_backend("tiny-random-portraits")
+    assert backend.info.name == "tiny-random-portraits" and backend.info.image_size == 128
+    assert backend.world.name == "portraits" and backend.latent_shape() == (8, 16, 16)
+    assert backend.tokenizer.max_length == 34 and isinstance(backend.default_captioner(), PortraitCaptioner)
+    assert generate(backend, ["a portrait of a young person"], [0], steps=1)[0].size == (128, 128)
