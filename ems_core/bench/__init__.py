@@ -2,4 +2,5 @@
 
 - :mod:`.edits`: EMS edits of world scenes judged by the oracle;
 - :mod:`.world_model`: faithfulness of a world model (generation, inversion round trip, latency).
+- :mod:`.directions`: latent directions (LOCO, T-LOCO, HSDS) read by the world oracle, beside EMS.
 """
