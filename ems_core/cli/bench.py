@@ -1,4 +1,4 @@
-"""``python -m ems_core bench latency``: benchmarks that print a table and, last, one JSON line."""
+"""``python -m ems_core bench {latency,quality}``: benchmarks that print a table and, last, one JSON line."""
 
 from __future__ import annotations
 
@@ -16,6 +16,25 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     latency.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     latency.add_argument("--repeats", type=int, default=30, help="moves of each kind")
     latency.add_argument("--quick", action="store_true", help="10 moves of each kind (well under 2 minutes)")
+    quality = sub.add_parser("quality", help="every edit method on the same seeded cases: target hit, preservation, "
+                                             "slider response, degree-0 PSNR/SSIM, SDE, NFE; writes docs/benchmark.md")
+    quality.add_argument("--model", default="world")
+    quality.add_argument("--device", default="cpu")
+    quality.add_argument("--dtype", default=None)
+    quality.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    quality.add_argument("--quick", action="store_true",
+                         help="36 cases (30 single-attribute with one sweep per attribute, 6 pairs) instead of 276")
+    quality.add_argument("--cases", type=int, default=None, help="single-attribute edits (default 240; quick 30)")
+    quality.add_argument("--sweeps", type=int, default=None, help="degree sweeps per attribute (default 8; quick 1)")
+    quality.add_argument("--pairs", type=int, default=None, help="two-attribute edits (default 36; quick 6)")
+    quality.add_argument("--seed", type=int, default=11)
+    quality.add_argument("--methods", default=None,
+                         help="comma-separated (default: ours,ems-no-refine,refine-only,flowedit,invert-resample,"
+                              "sdedit,regenerate; also ems-refine)")
+    quality.add_argument("--annotations", default=None,
+                         help="a JSON file of annotated edits of real images (docs/benchmark.md) instead of the world suite")
+    quality.add_argument("--out-dir", default="docs", help="where benchmark.md and its plots go ('' writes nothing)")
+    quality.add_argument("--records", default=None, help="also write every per-case record to this JSON file")
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -28,6 +47,8 @@ def run_bench(args: argparse.Namespace) -> int:
         if not 1 <= args.threads <= 256:
             raise ValueError(f"--threads must be in [1, 256], got {args.threads}")
         torch.set_num_threads(args.threads)
+    if args.bench_command == "quality":
+        return run_quality_bench(args)
     repeats = 10 if args.quick else args.repeats
     if not 1 <= repeats <= 1000:
         raise ValueError(f"--repeats must be in [1, 1000], got {repeats}")
@@ -46,4 +67,60 @@ def run_bench(args: argparse.Namespace) -> int:
     print(f"speedup (full re-edit / cached move): {report['speedup']}x; threads {report['threads']}; "
           f"peak RSS {report['peak_rss_mb']:.0f} MB; model {report['model']}")
     print(json.dumps(report))
+    return 0
+
+
+def _quality_command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this run (what the report prints)."""
+    parts = ["python -m ems_core bench quality"]
+    for flag in ("model", "device", "dtype", "threads", "cases", "sweeps", "pairs", "seed", "methods", "annotations",
+                 "records"):
+        value = getattr(args, flag)
+        if value is not None and not (flag == "model" and value == "world") and not (flag == "device" and value == "cpu") \
+                and not (flag == "seed" and value == 11):
+            parts.append(f"--{flag} {value}")
+    if args.quick:
+        parts.append("--quick")
+    parts.append("--out-dir " + (args.out_dir or "''"))
+    return " ".join(parts)
+
+
+def run_quality_bench(args: argparse.Namespace) -> int:
+    import sys
+    import time
+
+    from ..backends import load_backend
+    from ..bench.quality import DEFAULT_METHODS
+    from ..bench.quality_run import QualityOptions, run_benchmark
+    from ..bench.shard import process_share
+
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip()) if args.methods else DEFAULT_METHODS
+    if not methods:
+        raise ValueError("--methods names no method")
+    options = QualityOptions(quick=args.quick, cases=args.cases, sweeps=args.sweeps, pairs=args.pairs, seed=args.seed,
+                             methods=methods, annotations=args.annotations, out_dir=args.out_dir or None,
+                             records=args.records,
+                             command=_quality_command(args), device=args.device)
+    options.check()
+    share = process_share()
+    device = share.device if share.world > 1 and share.device and args.device != "cpu" else args.device
+    started = time.perf_counter()
+    backend = load_backend(args.model, device=device, dtype=args.dtype)
+
+    def progress(done: int, total: int, case_id: str) -> None:
+        if done == total or done % 10 == 0:
+            print(f"[rank {share.rank}] {done}/{total} cases ({time.perf_counter() - started:.0f} s)", file=sys.stderr,
+                  flush=True)
+
+    report = run_benchmark(backend, options, share, progress)
+    if report is None:  # not the main process: rank 0 reports
+        return 0
+    print(report["text"])
+    for note in report["notes"]:
+        print(f"note: {note}")
+    for label, path in report["files"].items():
+        print(f"wrote {label}: {path}")
+    print(f"quality benchmark: {report['headline']['run']['cases']} cases, {len(methods)} methods, "
+          f"wall time {time.perf_counter() - started:.1f} s (model loading included)")
+    print(json.dumps(report["headline"]))
     return 0
