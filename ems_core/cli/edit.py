@@ -86,6 +86,8 @@ def run_edit(args: argparse.Namespace) -> dict:
     if degrees is None and any(degree is None for _, degree in parsed):
         raise ValueError("every --edit needs a degree (\"SRC->TGT=DEGREE\") unless --degrees is given")
     check_model_arguments(args, ("seed", "steps", "guidance", "start_time", "refine_iters"))
+    if args.method != "ems" and args.refine_iters:
+        raise ValueError(f"--refine-iters refines EMS edits only; --method {args.method} samples a latent direction")
     changes = {k: v for k, v in {"steps": args.steps, "guidance": args.guidance, "seed": args.seed,
                                  "start_time": args.start_time, "refine_iters": args.refine_iters}.items()
                if v is not None}

@@ -83,6 +83,7 @@ def test_edit_with_a_text_direction(capsys, scene_file, tmp_path):
     (["directions", "apply", "--strength", "1", "--model", "tiny-random-sd3"], "belongs to model"),
     (["edit", "--edit", "red->blue=1", "--method", "flowedit"], "invalid choice: 'flowedit'"),
     (["edit", "--edit", "red->blue=3", "--method", "tloco"], "allowed range"),
+    (["edit", "--edit", "red->blue=1", "--method", "hsds", "--refine-iters", "2"], "refines EMS edits only"),
 ])
 def test_user_errors_are_one_line_with_status_2(capsys, scene_file, tmp_path, argv, message):
     direction_file = save_direction(Direction(torch.ones(8, 16, 16) / 2048 ** 0.5, "tiny-random-world", 0.8, "loco"),

@@ -1,0 +1,30 @@
+"""The benchmark's reading of a direction's effect, on oracle measurements of known scenes."""
+
+import pytest
+
+from ems_core.bench.directions import _response
+from ems_core.world.oracle import measure
+from ems_core.world.scene import Scene, render
+
+STRENGTHS = [-20.0, -10.0, 0.0, 10.0, 20.0]
+
+
+def readout(**changes_per_unit):
+    """Renders whose attributes move by ``changes_per_unit * lambda``, read back as a response."""
+    base = Scene(shape="circle", colour="red", background="white", size=0.25, x=0.5, y=0.5)
+    scenes = [base.with_(**{k: getattr(base, k) + v * s for k, v in changes_per_unit.items()}) for s in STRENGTHS]
+    return _response([measure(render(scene)) for scene in scenes], STRENGTHS)
+
+
+def test_a_growing_object_reads_as_size_plus():
+    response = readout(size=0.002)  # +0.04 at lambda = 20: 0.57 band units of 0.07
+    assert response.attribute == "size" and response.sign == 1 and response.lost == 0
+    assert response.changes["size"] == pytest.approx(0.04 / 0.07, abs=0.1)
+    assert abs(response.changes["x"]) < 0.1 and response.changes["shape"] == 0.0
+
+
+def test_a_leftward_move_reads_as_x_minus():
+    response = readout(x=-0.005)  # -0.1 at lambda = 20: 0.57 band units of 0.175
+    assert response.attribute == "x" and response.sign == -1
+    assert response.changes["x"] == pytest.approx(-0.1 / 0.175, abs=0.1)
+    assert abs(response.changes["size"]) < 0.1
