@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..embeddings import PromptEmbedding
-from .contract import Backend
+from .contract import Backend, ForwardingBackend
 
 __all__ = ["BatchingBackend"]
 
@@ -37,7 +37,7 @@ class _Request:
                     self.latents.dtype, self.latents.device, torch.is_grad_enabled())
 
 
-class BatchingBackend(Backend):
+class BatchingBackend(ForwardingBackend):
     """A backend whose ``velocity`` merges the requests of concurrent threads (module docstring).
 
     Args:
@@ -48,8 +48,8 @@ class BatchingBackend(Backend):
     def __init__(self, backend: Backend, max_rows: int = 64):
         if max_rows < 1:
             raise ValueError("max_rows must be >= 1")
-        self.inner, self.max_rows = backend, max_rows
-        self.info, self.device, self.dtype = backend.info, backend.device, backend.dtype
+        super().__init__(backend)
+        self.max_rows = max_rows
         self._condition = threading.Condition()
         self._pending: list[_Request] = []
         self._running = False
@@ -112,22 +112,3 @@ class BatchingBackend(Backend):
         if request.error is not None:
             raise request.error
         return request.result
-
-    # The rest of the contract is forwarded unchanged.
-    def encode_prompt(self, prompts: list[str]) -> PromptEmbedding:
-        return self.inner.encode_prompt(prompts)
-
-    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
-        return self.inner.encode_image(images)
-
-    def decode_latent(self, latents: torch.Tensor) -> torch.Tensor:
-        return self.inner.decode_latent(latents)
-
-    def sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
-        return self.inner.sigmas(num_steps, height, width)
-
-    def latent_shape(self, height: int | None = None, width: int | None = None) -> tuple[int, int, int]:
-        return self.inner.latent_shape(height, width)
-
-    def default_captioner(self):
-        return self.inner.default_captioner()

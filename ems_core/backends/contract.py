@@ -31,7 +31,7 @@ from ..embeddings import PromptEmbedding
 if TYPE_CHECKING:
     from ..extract.captioners import Captioner
 
-__all__ = ["Backend", "BackendInfo", "CountingBackend"]
+__all__ = ["Backend", "BackendInfo", "CountingBackend", "ForwardingBackend"]
 
 
 @dataclass(frozen=True)
@@ -98,17 +98,12 @@ class Backend(ABC):
         return None
 
 
-class CountingBackend(Backend):
-    """A backend that forwards to another and counts transformer evaluations (rows of each velocity batch).
-
-    Sessions wrap the shared backend in one of these per render, so the count is per call and the shared
-    backend stays free of state.
-    """
+class ForwardingBackend(Backend):
+    """A backend that forwards every call to another (``inner``); wrappers override what they change."""
 
     def __init__(self, backend: Backend):
         self.inner = backend
         self.info, self.device, self.dtype = backend.info, backend.device, backend.dtype
-        self.evaluations = 0
 
     def encode_prompt(self, prompts: list[str]) -> PromptEmbedding:
         return self.inner.encode_prompt(prompts)
@@ -120,7 +115,6 @@ class CountingBackend(Backend):
         return self.inner.decode_latent(latents)
 
     def velocity(self, latents: torch.Tensor, t: torch.Tensor, embedding: PromptEmbedding) -> torch.Tensor:
-        self.evaluations += latents.shape[0]
         return self.inner.velocity(latents, t, embedding)
 
     def sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
@@ -131,3 +125,19 @@ class CountingBackend(Backend):
 
     def default_captioner(self) -> "Captioner | None":
         return self.inner.default_captioner()
+
+
+class CountingBackend(ForwardingBackend):
+    """A backend that forwards to another and counts transformer evaluations (rows of each velocity batch).
+
+    Sessions wrap the shared backend in one of these per render, so the count is per call and the shared
+    backend stays free of state.
+    """
+
+    def __init__(self, backend: Backend):
+        super().__init__(backend)
+        self.evaluations = 0
+
+    def velocity(self, latents: torch.Tensor, t: torch.Tensor, embedding: PromptEmbedding) -> torch.Tensor:
+        self.evaluations += latents.shape[0]
+        return self.inner.velocity(latents, t, embedding)
