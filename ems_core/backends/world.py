@@ -81,8 +81,8 @@ class WorldBackend(Backend):
         size = self.info.image_size
         if (height or size, width or size) != (size, size):
             raise ValueError(f"the bundled model works at {size}x{size} only, not {height}x{width}")
-        side = size // self.autoencoder.reduction
-        return (self.autoencoder.config.latent_channels, side, side)
+        factor = self.autoencoder.config.factor
+        return (self.autoencoder.config.latent_channels, size // factor, size // factor)
 
     def default_captioner(self) -> Captioner:
         """The world's oracle captioner (``WorldCaptioner`` for shapes, ``PortraitCaptioner`` for portraits)."""

@@ -36,7 +36,7 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
 
     e = sub.add_parser("export", help="write the EMA weights of a run as a model folder")
     e.add_argument("--run-dir", default="runs/world")
-    e.add_argument("--out", help="model folder (default: the run's world's, assets/world-model or assets/world-portraits)")
+    e.add_argument("--out", help="model folder (default: the world's, assets/world-model or assets/world-portraits)")
     e.add_argument("--dtype", choices=["float32", "float16"], default="float32",
                    help="stored weights (float16 halves the files; backends compute in float32)")
 

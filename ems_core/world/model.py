@@ -75,44 +75,28 @@ class WordTokenizer:
 
 
 class WorldAutoencoder(ModelMixin, ConfigMixin):
-    """Image <-> latent autoencoder: pixel-unshuffle(``factor``), 3x3 convs, ``strided`` stride-2 stages, tanh
-    latent, then a fixed per-channel normalisation ``(z - shift) / scale`` measured after training (stored
-    in the config). The side shrinks by :attr:`reduction` = ``factor * 2 ** strided``.
+    """Image <-> latent autoencoder: pixel-unshuffle(``factor``) + 3x3 convs, tanh latent, then a fixed
+    per-channel normalisation ``(z - shift) / scale`` measured after training (stored in the config).
 
-    - shapes (``strided=0``): 64x64x3 -> unshuffle(4) -> 16x16x48 -> two convs (width ``hidden``) -> 16x16x8;
-      decoder: three convs (width ``hidden``) -> 16x16x48 -> pixel-shuffle(4).
-    - portraits (``strided=1``): 128x128x3 -> unshuffle(4) -> 32x32x48 -> two convs (width ``stage_hidden``)
-      -> a stride-2 conv (width ``hidden``) -> a conv -> 16x16x8; decoder: three convs (width ``hidden``),
-      a conv to ``4 * stage_hidden`` channels and pixel-shuffle(2), two convs at 32x32, pixel-shuffle(4).
+    Shapes: 64x64x3 -> unshuffle(4) -> 16x16x48 -> 16x16x8. Portraits: 128x128x3 -> unshuffle(8) ->
+    16x16x192 -> 16x16x8 (every conv works on the 16x16 grid; the decoder ends in pixel-shuffle(factor)).
     """
 
     @register_to_config
     def __init__(self, latent_channels: int = 8, hidden: int = 192, factor: int = 4,
-                 latent_shift: tuple[float, ...] | None = None, latent_scale: tuple[float, ...] | None = None,
-                 strided: int = 0, stage_hidden: int = 64):
+                 latent_shift: tuple[float, ...] | None = None, latent_scale: tuple[float, ...] | None = None):
         super().__init__()
         pixels = 3 * factor * factor
-        widths = [stage_hidden] * strided + [hidden]  # conv width at each resolution, finest first
-        # Modules in the order the shipped shapes model made them (strided == 0: no stage), so seeded
-        # initialisations stay as they were.
-        encoder: list[nn.Module] = [nn.PixelUnshuffle(factor), nn.Conv2d(pixels, widths[0], 3, padding=1), nn.SiLU()]
-        for fine, coarse in zip(widths, widths[1:]):
-            encoder += [nn.Conv2d(fine, fine, 3, padding=1), nn.SiLU(),
-                        nn.Conv2d(fine, coarse, 3, stride=2, padding=1), nn.SiLU()]
-        self.encoder = nn.Sequential(*encoder, nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
-                                     nn.Conv2d(hidden, latent_channels, 3, padding=1))
-        decoder: list[nn.Module] = [nn.Conv2d(latent_channels, hidden, 3, padding=1), nn.SiLU(),
-                                    nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
-                                    nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU()]
-        for coarse, fine in zip(widths[::-1], widths[-2::-1]):
-            decoder += [nn.Conv2d(coarse, 4 * fine, 3, padding=1), nn.PixelShuffle(2), nn.SiLU(),
-                        nn.Conv2d(fine, fine, 3, padding=1), nn.SiLU()]
-        self.decoder = nn.Sequential(*decoder, nn.Conv2d(widths[0], pixels, 3, padding=1), nn.PixelShuffle(factor))
-
-    @property
-    def reduction(self) -> int:
-        """Image side / latent side."""
-        return self.config.factor * 2 ** self.config.strided
+        self.encoder = nn.Sequential(
+            nn.PixelUnshuffle(factor), nn.Conv2d(pixels, hidden, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(), nn.Conv2d(hidden, latent_channels, 3, padding=1),
+        )
+        self.decoder = nn.Sequential(
+            nn.Conv2d(latent_channels, hidden, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(hidden, pixels, 3, padding=1), nn.PixelShuffle(factor),
+        )
 
     def _stats(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         channels = self.config.latent_channels
@@ -122,7 +106,7 @@ class WorldAutoencoder(ModelMixin, ConfigMixin):
         return shift, scale
 
     def encode_raw(self, images: torch.Tensor) -> torch.Tensor:
-        """Images (B, 3, S, S) in [-1, 1] -> tanh latent (B, 8, S / r, S / r), before normalisation."""
+        """Images (B, 3, S, S) in [-1, 1] -> tanh latent (B, 8, S / factor, S / factor), before normalisation."""
         return torch.tanh(self.encoder(images))
 
     def decode_raw(self, raw: torch.Tensor) -> torch.Tensor:
@@ -153,7 +137,7 @@ class WorldModelConfig:
     world: str = "shapes"  # the procedural world it is trained on (ems_core.world.spec)
     image_size: int = 64
     latent_channels: int = 8
-    latent_size: int = 16  # image_size / autoencoder reduction
+    latent_size: int = 16  # image_size / autoencoder factor
     patch_size: int = 2  # -> (16 / 2)^2 = 64 image tokens
     num_layers: int = 6
     num_attention_heads: int = 6
@@ -162,15 +146,12 @@ class WorldModelConfig:
     text_layers: int = 2
     text_heads: int = 4
     max_tokens: int = 16  # <bos> + the longest caption + <eos>, or more
-    autoencoder_hidden: int = 192  # conv width at the latent's resolution
-    autoencoder_factor: int = 4  # pixel-unshuffle factor
-    autoencoder_strided: int = 0  # stride-2 stages after the unshuffle (reduction = factor * 2 ** strided)
-    autoencoder_stage_hidden: int = 64  # conv width above the latent's resolution (strided > 0 only)
+    autoencoder_hidden: int = 192  # conv width (on the latent's 16x16 grid)
+    autoencoder_factor: int = 4  # pixel-unshuffle factor: image_size / latent_size
 
     def __post_init__(self) -> None:
-        reduction = self.autoencoder_factor * 2 ** self.autoencoder_strided
-        if self.latent_size * reduction != self.image_size:
-            raise ValueError(f"latent_size {self.latent_size} x autoencoder reduction {reduction} "
+        if self.latent_size * self.autoencoder_factor != self.image_size:
+            raise ValueError(f"latent_size {self.latent_size} x autoencoder factor {self.autoencoder_factor} "
                              f"!= image_size {self.image_size}")
         spec = world_spec(self.world)
         if self.image_size != spec.image_size or self.max_tokens < spec.max_caption_words + 2:
@@ -181,11 +162,12 @@ class WorldModelConfig:
         return asdict(self)
 
 
-#: One config per world. Portraits: 128x128 images to the same 16x16x8 latent (an 8x reduction), so the
-#: transformer sees the same 64 image tokens; captions of up to 32 words (34 tokens).
+#: One config per world. Portraits: 128x128 images to the same 16x16x8 latent (pixel-unshuffle(8); measured
+#: against unshuffle(4) + a stride-2 conv in docs/training.md), so the transformer sees the same 64 image
+#: tokens; captions of up to 32 words (34 tokens).
 MODEL_PRESETS: dict[str, WorldModelConfig] = {
     "shapes": WorldModelConfig(),
-    "portraits": WorldModelConfig(world="portraits", image_size=128, autoencoder_strided=1,
+    "portraits": WorldModelConfig(world="portraits", image_size=128, autoencoder_factor=8,
                                   max_tokens=world_spec("portraits").max_caption_words + 2),
 }
 
@@ -202,8 +184,7 @@ TINY_TEST_CONFIG = tiny_config("shapes")
 def build_autoencoder(config: WorldModelConfig, hidden: int | None = None) -> WorldAutoencoder:
     """The autoencoder of ``config`` (``hidden`` overrides its width at the latent resolution)."""
     return WorldAutoencoder(latent_channels=config.latent_channels, hidden=hidden or config.autoencoder_hidden,
-                            factor=config.autoencoder_factor, strided=config.autoencoder_strided,
-                            stage_hidden=config.autoencoder_stage_hidden)
+                            factor=config.autoencoder_factor)
 
 
 def build_transformer(config: WorldModelConfig) -> SD3Transformer2DModel:

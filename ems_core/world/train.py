@@ -156,7 +156,7 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
     ckpt = run_dir / "transformer.pt"
     world = world_spec(model_config.world)
     autoencoder = WorldAutoencoder.from_pretrained(run_dir / "autoencoder").eval().requires_grad_(False)
-    latent = (autoencoder.config.latent_channels, model_config.image_size // autoencoder.reduction)
+    latent = (autoencoder.config.latent_channels, model_config.image_size // autoencoder.config.factor)
     if latent != (model_config.latent_channels, model_config.latent_size):
         raise ValueError(f"the autoencoder in {run_dir} makes {latent[0]}x{latent[1]}x{latent[1]} latents of "
                          f"{model_config.image_size}x{model_config.image_size} images, the transformer expects "
