@@ -49,7 +49,9 @@ def ssim(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray, window: int =
         SSIM = (2 mu_a mu_b + C1) (2 cov_ab + C2) / ((mu_a^2 + mu_b^2 + C1) (var_a + var_b + C2)),
 
     ``C1 = (0.01 * 255)^2``, ``C2 = (0.03 * 255)^2``; the result is the mean over positions and channels,
-    1 for identical images. Images smaller than the window use one window of their smaller side.
+    1 for identical images. Images smaller than the window use one window of their smaller side. This equals
+    scikit-image's ``structural_similarity(a, b, channel_axis=2, gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=255)`` (compared once by hand to 1e-15; not a dependency).
     """
     x, y = _pixels(a), _pixels(b)
     if x.shape != y.shape:
