@@ -27,7 +27,7 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("phase", choices=["autoencoder", "transformer", "all"])
     t.add_argument("--world", choices=WORLD_NAMES, default="shapes",
                    help="the procedural world to train on (default shapes); its preset sets the model's sizes")
-    t.add_argument("--run-dir", help="checkpoints and logs (default runs/world, or runs/<world> for another world)")
+    t.add_argument("--run-dir", help="checkpoints (default runs/world, runs/<world> for another world); log: stdout")
     t.add_argument("--steps", type=int, help="autoencoder default 4000, transformer default 11000")
     t.add_argument("--ae-steps", type=int, default=4000)
     t.add_argument("--seed", type=int, default=0)

@@ -117,7 +117,7 @@ def train_autoencoder(run_dir: Path, config: TrainConfig, model_config: WorldMod
         rng.setstate(state["rng"]); gen.set_state(state["gen"]); step = state["step"]
         log(f"resumed autoencoder at step {step}")
     log(json.dumps({"phase": "autoencoder", "world": world.name, "params": sum(p.numel() for p in model.parameters()),
-                    "config": dict(model.config)}))
+                    "config": {k: v for k, v in model.config.items() if not k.startswith("_")}}))
     start = time.time()
     while step < config.steps:
         images, _ = scene_batch(rng, config.batch_size, world)
