@@ -42,3 +42,12 @@ def red_circle() -> Image.Image:
 @pytest.fixture(scope="session")
 def blue_square() -> Image.Image:
     return Image.open(EXAMPLES / "blue-square.png").convert("RGB")
+
+
+@pytest.fixture()
+def one_thread():
+    """Run the test on one torch thread (Jacobian products on two threads collapse on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

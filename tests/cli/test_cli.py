@@ -6,22 +6,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.cli.conftest import run_json
 from ems_core import Attribute
 from ems_core.cli import main, parse_edit
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture()
-def scene_file(tmp_path, scene_image):
-    path = tmp_path / "scene.png"
-    scene_image.save(path)
-    return path
-
-
-def run_json(capsys, argv):
-    assert main(argv) == 0
-    return json.loads(capsys.readouterr().out)
 
 
 def test_parse_edit():

@@ -6,30 +6,16 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.cli.conftest import run_json
 from ems_core.cli import main
 from ems_core.directions import Direction, load_direction, save_direction
 
 MODEL = ["--model", "tiny-random-world"]
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
-@pytest.fixture()
-def scene_file(tmp_path, scene_image):
-    path = tmp_path / "scene.png"
-    scene_image.save(path)
-    return path
-
-
-def run_json(capsys, argv):
-    assert main(argv) == 0
-    return json.loads(capsys.readouterr().out)
 
 
 def test_discover_list_apply(capsys, scene_file, tmp_path):

@@ -4,13 +4,9 @@ calls; two threads on a busy 2-core machine are slower)."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread):
+    """Directions tests run on one torch thread (see tests/conftest.py)."""
 
