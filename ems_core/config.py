@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 __all__ = ["DEGREE_RANGE", "EDIT_PRESETS", "LIMITS", "preview_config", "MAX_ATTRIBUTES", "MAX_PROMPT_CHARS", "MAX_SEED", "MAX_SWEEP",
-           "EditConfig", "Limit", "short_repr"]
+           "SAMPLERS", "EditConfig", "Limit", "short_repr"]
 
 #: Degrees outside [0, 1] extrapolate along ``e_tgt - e_src``; beyond this range images degrade.
 DEGREE_RANGE = (-1.0, 2.0)
@@ -71,7 +71,13 @@ def short_repr(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-#: The range of every :class:`EditConfig` field (the app's sliders and fields use the same numbers).
+#: The Sample step's two ways (docs/method.md, "The Sample step", measures both):
+#: ``"difference"``: coupled source/target paths from the source latent, the source path cached per image
+#: (:func:`~ems_core.sampling.difference_sample`); ``"inversion"``: invert the source to ``t0`` under its prompt,
+#: then integrate down under ``e(a)``.
+SAMPLERS = ("difference", "inversion")
+
+#: The range of every numeric :class:`EditConfig` field (the app's sliders and fields use the same numbers).
 LIMITS: dict[str, Limit] = {
     "steps": Limit(1, 100, int, optional=True),  # the app's steps slider is 1..100
     "start_time": Limit(0.0, 1.0, float, open_low=True),
@@ -94,20 +100,24 @@ class EditConfig:
     recipe's ``2.5`` or ``"3"`` is refused, not rounded); floats must be finite.
     """
 
+    sampler: str = "difference"  # the Sample step: one of SAMPLERS
     steps: int | None = None  # length of the full 1 -> 0 schedule; the edit runs the part below start_time
-    start_time: float = 0.7  # t0: the source is inverted to this noise level and re-sampled from it
-    guidance: float | None = None  # classifier-free guidance, same in inversion and sampling
+    start_time: float = 0.7  # t0: where the edit starts (inversion: the source is inverted to it)
+    guidance: float | None = None  # classifier-free guidance, the same on the source and target sides
     inversion_fixed_point: int = 2  # extra evaluations per inversion step that make it exact (0 = explicit)
     refine_iters: int = 2  # constrained-SDS iterations after sampling (0 = off)
     refine_lr: float = 0.5  # step size of the SDS update
     refine_proximity: float = 0.2  # lambda of the proximity term ||z - z_src||^2
     refine_t_max: float = 0.6  # SDS noise levels, annealed from t_max to t_min
     refine_t_min: float = 0.2
-    seed: int = 0  # noise of the SDS refinement (explicit generator)
+    seed: int = 0  # noise of the difference sampler and the SDS refinement (explicit generators)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.sampler, str) or self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {short_repr(self.sampler)}")
         for f in fields(self):
-            object.__setattr__(self, f.name, LIMITS[f.name].check(f.name, getattr(self, f.name)))
+            if f.name in LIMITS:
+                object.__setattr__(self, f.name, LIMITS[f.name].check(f.name, getattr(self, f.name)))
         if self.refine_t_min > self.refine_t_max:
             raise ValueError(f"refine_t_min ({self.refine_t_min:g}) must not exceed refine_t_max "
                              f"({self.refine_t_max:g})")
@@ -124,6 +134,7 @@ EDIT_PRESETS: dict[str, EditConfig] = {
     "preview": EditConfig(steps=10, refine_iters=0, inversion_fixed_point=1),  # live slider drag
     "quality": EditConfig(steps=40, refine_iters=4, inversion_fixed_point=3),
     "no-refine": EditConfig(refine_iters=0),
+    "inversion": EditConfig(sampler="inversion"),  # the Sample step before the difference sampler
 }
 
 

@@ -53,7 +53,9 @@ def image_hash(image: Image.Image) -> str:
 
 
 def _config(session: EditSession, config: EditConfig | None) -> tuple[EditConfig, int, float]:
-    return session.resolved(config)
+    """The session's settings with the inversion sampler: directions live at the inverted ``z_t0``."""
+    config, steps, guidance = session.resolved(config)
+    return config.with_(sampler="inversion"), steps, guidance
 
 
 def session_pmp(session: EditSession, config: EditConfig | None = None,

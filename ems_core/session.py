@@ -2,17 +2,24 @@
 
 What is cached, and what invalidates it:
 
-=====================  ===================================================  ==========================
-cache                  key                                                  cleared by
-=====================  ===================================================  ==========================
-source latent z_src    the image                                            a new session (new image)
-prompt embeddings      the prompt text (source, "" and each target)         prompt / attribute change
-inversion z_t0         (source prompt, steps, start time, guidance, iters)  any part of its key changing
-rendered moves         (prompts, attributes, settings, every degree)        least recently used first
-=====================  ===================================================  ==========================
+=====================  =====================================================  ===========================
+cache                  key                                                    cleared by
+=====================  =====================================================  ===========================
+source latent z_src    the image                                              a new session (new image)
+prompt embeddings      the prompt text (source, "" and each target)           prompt / attribute change
+source side            difference sampler: (source prompt, steps, start time,  a prompt change; the least
+                       guidance, seed) -> the source path; inversion sampler:  recently used beyond
+                       (source prompt, steps, start time, guidance, iters)     PREPARED_KEPT
+                       -> z_t0
+rendered moves         (prompts, attributes, settings, every degree)          least recently used first
+=====================  =====================================================  ===========================
 
-A degree change touches nothing cached: it re-runs only the manipulation, the sampling from ``t0``
-and the short refinement; a degree seen before costs nothing (``render`` memoises). The session references a shared, read-only backend and never copies it.
+The source side is what the Sample step (``config.sampler``) needs of the source image whatever the degrees:
+the difference sampler's source path (noisy source latents and their guided velocities,
+:func:`~ems_core.sampling.source_path`) or the inversion ``z_t0``. A degree change touches nothing cached: it
+re-runs only the manipulation, the target side of the sampling and the short refinement; a degree seen
+before costs nothing (``render`` memoises). A few source sides are kept, so that a live preview's shorter
+schedule and the full render do not evict each other. The session references a shared, read-only backend and never copies it.
 Gradients are off unless a call asks for them (``enable_grad=True``), as in flow_matching's solvers.
 """
 
@@ -33,13 +40,14 @@ from .extract import Attribute, Captioner, default_captioner
 from .images import fit_square, pil_to_tensor, tensor_to_pil
 from .manipulate import check_degree, manipulate
 from .refine import refine_latent
-from .sampling import guided_velocity, integrate, invert, tail_schedule
+from .sampling import SourcePath, difference_sample, guided_velocity, integrate, invert, source_path, tail_schedule
 
 __all__ = ["EditSession", "Progress", "RenderResult"]
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
 MEMO_BYTES = 64 * 2**20  # memoised renders per session (images + latents); 64x64 scenes: thousands of them
+PREPARED_KEPT = 4  # source sides (source paths / inversions) kept per session, e.g. preview and full settings
 
 
 @dataclass
@@ -56,12 +64,16 @@ class RenderResult:
 
 
 @dataclass(frozen=True)
-class _InversionKey:
+class _SourceKey:
+    """What the source side of a render depends on (``detail``: the seed of a source path, the fixed-point
+    iterations of an inversion)."""
+
+    sampler: str
     prompt: str
     steps: int
     start_time: float
     guidance: float
-    fixed_point: int
+    detail: int
 
 
 class EditSession:
@@ -94,10 +106,10 @@ class EditSession:
         self._attributes: dict[str, Attribute] = {}
         self._latent: torch.Tensor | None = None  # (1, C, h, w)
         self._embeddings: dict[str, PromptEmbedding] = {}
-        self._inversion: tuple[_InversionKey, torch.Tensor] | None = None  # z_t0 (1, C, h, w)
+        self._prepared: OrderedDict[_SourceKey, SourcePath | torch.Tensor] = OrderedDict()  # least recent first
         self._memo: OrderedDict[tuple, RenderResult] = OrderedDict()  # rendered moves, least recent first
         self.total_nfe = 0
-        self.inversions_computed = 0
+        self.preparations = 0  # source sides computed (source paths and inversions)
         self.memo_hits = 0
 
     # The backend is shared: copies of a session (e.g. by gr.State) keep referencing it.
@@ -107,6 +119,7 @@ class EditSession:
         clone._attributes = dict(self._attributes)
         clone._embeddings = dict(self._embeddings)
         clone._memo = OrderedDict(self._memo)
+        clone._prepared = OrderedDict(self._prepared)
         return clone
 
     # ----- the text side -------------------------------------------------------------------------
@@ -121,7 +134,7 @@ class EditSession:
     def configure(self, prompt: str, attributes: list[Attribute] | tuple[Attribute, ...]) -> None:
         """Set the source prompt and the whole attribute list at once (validated before anything changes).
 
-        Caches that still apply are kept: the inversion when the prompt is unchanged, the embedding of
+        Caches that still apply are kept: the source side when the prompt is unchanged, the embedding of
         every prompt still in use.
         """
         prompt = prompt.strip()
@@ -135,7 +148,7 @@ class EditSession:
             raise ValueError(f"two attributes are called {', '.join(map(repr, duplicates))}")
         if prompt != self._source_prompt:
             self._source_prompt = prompt
-            self._inversion = None
+            self._prepared.clear()
         self._attributes = {a.name.strip(): a for a in attributes}
         self._prune_embeddings()
 
@@ -179,8 +192,14 @@ class EditSession:
         guidance = self.backend.info.default_edit_guidance if config.guidance is None else config.guidance
         return config, steps, guidance
 
+    def _source_key(self, config: EditConfig) -> _SourceKey:
+        config, steps, guidance = self.resolved(config)
+        detail = config.seed if config.sampler == "difference" else config.inversion_fixed_point
+        return _SourceKey(config.sampler, self._source_prompt, steps, config.start_time, guidance, detail)
+
     def prepare(self, config: EditConfig | None = None, progress: Progress | None = None) -> bool:
-        """Compute whatever the next render needs and is not cached; returns True if anything was.
+        """Compute whatever the next render needs and is not cached (source latent, embeddings, the source
+        side of ``config.sampler``); returns True if anything was.
 
         Cached parts never carry gradients: they are computed under ``torch.no_grad``.
         """
@@ -196,23 +215,34 @@ class EditSession:
                 if prompt not in self._embeddings:
                     self._embeddings[prompt] = self.backend.encode_prompt([prompt])
                     computed = True
-            key = _InversionKey(self._source_prompt, steps, config.start_time, guidance, config.inversion_fixed_point)
-            if self._inversion is None or self._inversion[0] != key:
+            key = self._source_key(config)
+            if key in self._prepared:
+                self._prepared.move_to_end(key)
+            else:
                 counted = CountingBackend(self.backend)
                 velocity = guided_velocity(counted, self._embedding(self._source_prompt), self._embedding(""), guidance)
-                times = tail_schedule(self.backend.sigmas(steps), config.start_time).flip(0)
-                callback = (lambda i, n: progress(i / n, "inverting the source image")) if progress else None
-                z_t0 = invert(velocity, self._latent, times, config.inversion_fixed_point, callback)
-                self._inversion = (key, z_t0)
-                self.inversions_computed += 1
+                times = tail_schedule(self.backend.sigmas(steps), config.start_time)
+                if config.sampler == "difference":
+                    callback = (lambda i, n: progress(i / n, "following the source path")) if progress else None
+                    generator = torch.Generator("cpu").manual_seed(config.seed)
+                    prepared = source_path(velocity, self._latent, times, generator, callback)
+                else:
+                    callback = (lambda i, n: progress(i / n, "inverting the source image")) if progress else None
+                    prepared = invert(velocity, self._latent, times.flip(0), config.inversion_fixed_point, callback)
+                self._prepared[key] = prepared
+                while len(self._prepared) > PREPARED_KEPT:
+                    self._prepared.popitem(last=False)
+                self.preparations += 1
                 self.total_nfe += counted.evaluations
                 computed = True
         return computed
 
     @property
     def inversion(self) -> torch.Tensor | None:
-        """The cached inverted latent ``z_t0`` ``(1, C, h, w)``, or ``None`` before :meth:`prepare`."""
-        return None if self._inversion is None else self._inversion[1]
+        """The most recently used inverted latent ``z_t0`` ``(1, C, h, w)``, or ``None`` before a
+        :meth:`prepare` with the inversion sampler."""
+        inversions = [v for k, v in self._prepared.items() if k.sampler == "inversion"]
+        return inversions[-1] if inversions else None
 
     def render(self, degrees: dict[str, float], config: EditConfig | None = None,
                progress: Progress | None = None, enable_grad: bool = False) -> RenderResult:
@@ -260,7 +290,8 @@ class EditSession:
             progress: ``(fraction, message)`` callback.
             refine: run the constrained-SDS refinement on edited images (``config.refine_iters`` of them).
             latent_offset: added to the cached ``z_t0`` before sampling (``(1 or B, C, h, w)``): a move
-                along a latent direction, ``z_t0' = z_t0 + lambda v``.
+                along a latent direction, ``z_t0' = z_t0 + lambda v``. It needs an inversion, so such
+                renders use the inversion sampler whatever ``config.sampler`` says.
             enable_grad: build the autograd graph through sampling, refinement and decoding, so that
                 ``result.latent`` can be differentiated (e.g. with respect to ``latent_offset``).
         """
@@ -268,6 +299,8 @@ class EditSession:
         if not degree_sets:
             raise ValueError("nothing to render")
         config, steps, guidance = self.resolved(config)
+        if latent_offset is not None:
+            config = config.with_(sampler="inversion")
         names = list(self._attributes)
         for degrees in degree_sets:
             for name, degree in degrees.items():
@@ -275,7 +308,7 @@ class EditSession:
                 check_degree(name, degree)
         batch = len(degree_sets)
 
-        # 2. Prepare what is not cached (source latent, embeddings, inversion to t0)
+        # 2. Prepare what is not cached (source latent, embeddings, the source path or the inversion to t0)
         start = time.perf_counter()
         nfe_before = self.total_nfe
         computed = self.prepare(config, progress)
@@ -289,14 +322,20 @@ class EditSession:
             edits = PromptEmbedding.cat([
                 manipulate(source, targets, [float(d.get(n, 0.0)) for n in names]) for d in degree_sets])
 
-            # 4. Sample from the cached z_t0 (moved by latent_offset) down to 0 under e(a)
+            # 4. Sample under e(a): the target side of the cached source path, or down from the cached z_t0
+            #    (moved by latent_offset)
             counted = CountingBackend(self.backend)
-            z = self._inversion[1].expand(batch, -1, -1, -1)
-            if latent_offset is not None:
-                z = z + latent_offset
-            times = tail_schedule(self.backend.sigmas(steps), config.start_time)
+            velocity = guided_velocity(counted, edits, uncond, guidance)
+            source_side = self._prepared[self._source_key(config)]
             callback = (lambda i, n: progress(i / n, "sampling the edit")) if progress else None
-            z = integrate(guided_velocity(counted, edits, uncond, guidance), z, times, callback)
+            if config.sampler == "difference":
+                z = difference_sample(velocity, self._latent, source_side, batch, callback)
+            else:
+                z = source_side.expand(batch, -1, -1, -1)
+                if latent_offset is not None:
+                    z = z + latent_offset
+                times = tail_schedule(self.backend.sigmas(steps), config.start_time)
+                z = integrate(velocity, z, times, callback)
 
             # 5. Refine edited images with the constrained SDS (what the edit does not name stays)
             edited = [any(float(v) != 0.0 for v in d.values()) for d in degree_sets]
@@ -318,7 +357,8 @@ class EditSession:
                 for i, (image, d) in enumerate(zip(images, degree_sets))]
 
     def reconstruct(self, config: EditConfig | None = None, progress: Progress | None = None) -> RenderResult:
-        """Degree 0 everywhere and no refinement: how faithfully the inversion rebuilds the source."""
+        """Degree 0 everywhere and no refinement: how faithfully the Sample step rebuilds the source (the
+        difference sampler: exactly the autoencoder's reconstruction)."""
         return self.render_batch([{}], config, progress, refine=False)[0]
 
     def edit_nfe(self, config: EditConfig | None = None) -> int:

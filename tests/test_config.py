@@ -9,14 +9,21 @@ import numpy as np
 import pytest
 
 from ems_core import EDIT_PRESETS, EditConfig
-from ems_core.config import LIMITS, MAX_SEED
+from ems_core.config import LIMITS, MAX_SEED, SAMPLERS
 
 
 def test_every_field_has_a_limit_and_the_defaults_and_presets_are_inside():
-    assert set(LIMITS) == {f.name for f in fields(EditConfig)}
+    assert set(LIMITS) == {f.name for f in fields(EditConfig)} - {"sampler"}  # the one non-numeric field
     for config in EDIT_PRESETS.values():
+        assert config.sampler in SAMPLERS
         for name, limit in LIMITS.items():
             assert limit.check(name, getattr(config, name)) == getattr(config, name)
+
+
+@pytest.mark.parametrize("value", ["ddim", "", None, 1, "Difference"])
+def test_an_unknown_sampler_is_refused_in_one_line(value):
+    with pytest.raises(ValueError, match=r"^sampler must be one of difference, inversion, got .+$"):
+        EditConfig(sampler=value)
 
 
 @pytest.mark.parametrize("name, value, message", [

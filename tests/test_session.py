@@ -8,7 +8,7 @@ import torch
 from ems_core import Attribute
 from ems_core.backends import load_backend
 from ems_core.config import EditConfig
-from ems_core.sampling import guided_velocity, integrate, tail_schedule
+from ems_core.sampling import difference_sample, guided_velocity, integrate, source_path, tail_schedule
 from ems_core.session import EditSession
 from tests.conftest import SCENE_PROMPT
 
@@ -28,10 +28,10 @@ def test_second_render_reuses_the_inversion_and_spends_only_the_edit_nfe(tiny_wo
     session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=FAST)
     session.set_attribute("colour", "red", "blue")
     first = session.render({"colour": 0.5})
-    assert not first.cache_hit and first.prepare_nfe > 0 and session.inversions_computed == 1
+    assert not first.cache_hit and first.prepare_nfe > 0 and session.preparations == 1
     second = session.render({"colour": 0.9})
     assert second.cache_hit and second.prepare_nfe == 0
-    assert session.inversions_computed == 1
+    assert session.preparations == 1
     assert second.nfe == session.edit_nfe() == (len(tail_schedule(tiny_world.sigmas(6), 0.7)) - 1) * 2 + 2 * 2
 
 
@@ -43,18 +43,52 @@ def test_degree_zero_without_refinement_is_the_reconstruction(tiny_world, scene_
 
 
 def test_degree_one_samples_with_the_target_embedding_exactly(tiny_world, scene_image):
-    config = FAST.with_(refine_iters=0)
-    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=config)
-    target_prompt = session.set_attribute("colour", "red", "blue")
-    assert target_prompt == SCENE_PROMPT.replace("red", "blue")
-    result = session.render({"colour": 1.0})
-    with torch.no_grad():
-        target = tiny_world.encode_prompt([target_prompt])
-        uncond = tiny_world.encode_prompt([""])
-        z_t0 = session._inversion[1]
-        expected = integrate(guided_velocity(tiny_world, target, uncond, 2.0), z_t0,
-                             tail_schedule(tiny_world.sigmas(6), 0.7))
-    assert torch.equal(result.latent, expected)
+    """Both samplers at degree 1 are exactly their published update with e(1) = e_tgt."""
+    for sampler in ("difference", "inversion"):
+        config = FAST.with_(refine_iters=0, sampler=sampler, seed=5)
+        session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=config)
+        target_prompt = session.set_attribute("colour", "red", "blue")
+        assert target_prompt == SCENE_PROMPT.replace("red", "blue")
+        result = session.render({"colour": 1.0})
+        with torch.no_grad():
+            source, target, uncond = (tiny_world.encode_prompt([p]) for p in (SCENE_PROMPT, target_prompt, ""))
+            times = tail_schedule(tiny_world.sigmas(6), 0.7)
+            if sampler == "inversion":
+                expected = integrate(guided_velocity(tiny_world, target, uncond, 2.0), session.inversion, times)
+            else:
+                x_src = session._latent
+                path = source_path(guided_velocity(tiny_world, source, uncond, 2.0), x_src, times,
+                                   torch.Generator().manual_seed(5))
+                expected = difference_sample(guided_velocity(tiny_world, target, uncond, 2.0), x_src, path)
+        assert torch.equal(result.latent, expected), sampler
+
+
+def test_the_difference_sampler_returns_the_source_latent_at_degree_zero(tiny_world, scene_image):
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=FAST.with_(refine_iters=0))
+    session.set_attribute("colour", "red", "blue")
+    zero, one = session.render_batch([{"colour": 0.0}, {"colour": 1.0}])
+    assert torch.allclose(zero.latent, session._latent, atol=1e-5)  # the two velocities cancel
+    assert (one.latent - session._latent).abs().max() > 1e-2  # while the edit moves
+
+
+def test_preview_and_full_settings_keep_their_own_source_side(tiny_world, scene_image):
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=FAST)
+    session.set_attribute("colour", "red", "blue")
+    preview = FAST.with_(steps=3, refine_iters=0)
+    for degree in (0.2, 0.4, 0.6):
+        session.render({"colour": degree}, config=preview)
+        session.render({"colour": degree})
+    assert session.preparations == 2  # one per schedule, neither evicted by the other
+
+
+def test_a_latent_offset_samples_from_the_inversion(tiny_world, scene_image):
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=FAST)
+    assert session.config.sampler == "difference" and session.inversion is None
+    offset = torch.zeros_like(tiny_world.encode_image(torch.zeros(1, 3, 64, 64)))
+    moved = session.render_batch([{}], refine=False, latent_offset=offset)[0]
+    assert session.inversion is not None
+    expected = session.render_batch([{}], config=FAST.with_(sampler="inversion"), refine=False)[0]
+    assert torch.equal(moved.latent, expected.latent)
 
 
 def test_changes_invalidate_exactly_what_they_touch(tiny_world, scene_image):
@@ -68,13 +102,13 @@ def test_changes_invalidate_exactly_what_they_touch(tiny_world, scene_image):
         spy.reset_mock()
         session.set_attribute("colour", "red", "green")  # only this attribute's embedding
         session.render({"colour": 0.5, "size": 0.2})
-        assert encoded_prompts(spy) == [SCENE_PROMPT.replace("red", "green")] and session.inversions_computed == 1
+        assert encoded_prompts(spy) == [SCENE_PROMPT.replace("red", "green")] and session.preparations == 1
         session.render({"colour": 0.5}, config=FAST.with_(start_time=0.5))  # inversion depends on t0
-        assert session.inversions_computed == 2
+        assert session.preparations == 2
         spy.reset_mock()
         session.set_prompt(SCENE_PROMPT.replace("white", "black"))  # everything text-side
         session.render({"colour": 1.0})
-        assert len(encoded_prompts(spy)) == 3 and session.inversions_computed == 3
+        assert len(encoded_prompts(spy)) == 3 and session.preparations == 3
 
 
 def test_batch_render_matches_single_renders(tiny_world, scene_image):
@@ -116,7 +150,7 @@ def test_configure_is_atomic(tiny_world, scene_image):
     new_prompt = SCENE_PROMPT.replace("red", "green")
     with pytest.raises(ValueError, match="not in the prompt"):
         session.set_prompt(new_prompt)  # the colour attribute's "red" is gone from it
-    assert session.source_prompt == SCENE_PROMPT and session.inversions_computed == 1
+    assert session.source_prompt == SCENE_PROMPT and session.preparations == 1
     session.configure(new_prompt, [Attribute("colour", "green", "pink"), Attribute("size", "large", "small")])
     assert session.source_prompt == new_prompt and set(session.attributes) == {"colour", "size"}
     with pytest.raises(ValueError, match="two attributes"):
@@ -126,7 +160,7 @@ def test_configure_is_atomic(tiny_world, scene_image):
 
 def test_gradients_flow_through_the_session_only_when_asked(tiny_world, scene_image):
     """d(edited latent)/d(latent offset at t0) exists with enable_grad and matches finite differences."""
-    config = FAST.with_(refine_iters=1)
+    config = FAST.with_(refine_iters=1, sampler="inversion")
     session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=config)
     session.set_attribute("colour", "red", "blue")
     session.prepare()
@@ -155,7 +189,10 @@ def test_progress_reports_every_stage_and_can_stop_the_work(tiny_world, scene_im
     session.set_attribute("colour", "red", "blue")
     messages = []
     session.render({"colour": 0.5}, progress=lambda fraction, message: messages.append(message))
-    assert {"inverting the source image", "sampling the edit", "refining the edit"} <= set(messages)
+    assert {"following the source path", "sampling the edit", "refining the edit"} <= set(messages)
+    session.render({"colour": 0.5}, config=FAST.with_(sampler="inversion"),
+                   progress=lambda fraction, message: messages.append(message))
+    assert "inverting the source image" in messages
 
     def stop_while_refining(fraction: float, message: str) -> None:
         if message == "refining the edit":

@@ -190,9 +190,11 @@ METHODS: dict[str, Callable[[BackendInfo], QualityMethod]] = {
     "ours": lambda info: _session_method("ours", info.edit_config),
     "ems-no-refine": lambda info: _session_method("ems-no-refine", info.edit_config.with_(refine_iters=0)),
     "ems-refine": lambda info: _session_method("ems-refine", info.edit_config.with_(refine_iters=2)),
+    "ems-inversion": lambda info: _session_method("ems-inversion", info.edit_config.with_(sampler="inversion")),
     **{name: (lambda info, name=name: _baseline_method(name, default_settings(name, info))) for name in BASELINES},
 }
-DEFAULT_METHODS = ("ours", "ems-no-refine", "refine-only", "flowedit", "invert-resample", "sdedit", "regenerate")
+DEFAULT_METHODS = ("ours", "ems-no-refine", "ems-inversion", "refine-only", "flowedit", "invert-resample", "sdedit",
+                   "regenerate")
 
 
 def make_methods(names: Iterable[str], info: BackendInfo) -> list[QualityMethod]:

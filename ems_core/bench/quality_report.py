@@ -25,6 +25,7 @@ EXTRA_KEYS = ("ssim_degree0", "nfe_per_move")
 METHOD_NOTES = {
     "ours": "EMS as the editor renders it: `EditSession` with the backend's edit settings",
     "ems-no-refine": "EMS without the constrained-SDS refinement",
+    "ems-inversion": "EMS with the inversion sampler: invert the source to t0 under its prompt, sample down under e(a)",
     "ems-refine": "EMS with 2 constrained-SDS iterations after sampling",
     "refine-only": "the constrained SDS alone, from the source latent toward the target embedding",
     "flowedit": "FlowEdit (Kulikov et al.): inversion-free, coupled source/target paths, fresh noise each step",
@@ -275,7 +276,9 @@ def _settings_text(settings: Any) -> str:
     if dataclasses.is_dataclass(settings):
         values = dataclasses.asdict(settings)
         if "refine_iters" in values:  # an EditConfig: the fields that matter
-            keys = ("steps", "start_time", "guidance", "inversion_fixed_point", "refine_iters")
+            keys = ("sampler", "steps", "start_time", "guidance", "refine_iters", "seed")
+            if values["sampler"] == "inversion":
+                keys = keys[:4] + ("inversion_fixed_point",) + keys[4:]
             values = {k: values[k] for k in keys}
         return ", ".join(f"{k} {v}" for k, v in values.items())
     return str(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ..config import DEGREE_RANGE, MAX_ATTRIBUTES, MAX_SWEEP
+from ..config import DEGREE_RANGE, MAX_ATTRIBUTES, MAX_SWEEP, SAMPLERS
 from ..extract import Attribute
 from ..manipulate import check_degree
 from .common import add_model_arguments, check_model_arguments, check_output_path, check_prompt, load_model
@@ -54,7 +54,9 @@ def add_edit_parser(subparsers: argparse._SubParsersAction) -> None:
     edit.add_argument("--prompt", help="source prompt (default: the model's captioner)")
     edit.add_argument("--captioner", help="transformers image-to-text model id or folder")
     edit.add_argument("--degrees", help="sweep of the single edit, e.g. 0,0.25,0.5,0.75,1")
-    edit.add_argument("--start-time", type=float, default=None, help="inversion depth t0 in (0, 1]")
+    edit.add_argument("--sampler", choices=SAMPLERS, default=None,
+                      help="the Sample step (default: the model's edit settings; docs/method.md)")
+    edit.add_argument("--start-time", type=float, default=None, help="where the edit starts, t0 in (0, 1]")
     edit.add_argument("--refine-iters", type=int, default=None, help="constrained-SDS iterations (0 = off)")
     edit.add_argument("--method", choices=("ems", "tloco", "hsds"), default="ems",
                       help="ems: move the text embeddings; tloco / hsds: a latent direction per --edit from its "
@@ -89,7 +91,8 @@ def run_edit(args: argparse.Namespace) -> dict:
     if args.method != "ems" and args.refine_iters:
         raise ValueError(f"--refine-iters refines EMS edits only; --method {args.method} samples a latent direction")
     changes = {k: v for k, v in {"steps": args.steps, "guidance": args.guidance, "seed": args.seed,
-                                 "start_time": args.start_time, "refine_iters": args.refine_iters}.items()
+                                 "start_time": args.start_time, "refine_iters": args.refine_iters,
+                                 "sampler": args.sampler}.items()
                if v is not None}
     EditConfig(**changes)  # validated now; applied over the backend's edit settings once it is loaded
     out = check_output_path(args.out)

@@ -22,7 +22,7 @@ def test_edit_runs_and_caches(backend, scene_image):
     first = session.render({"colour": 0.5, "background": 0.25})
     second = session.render({"colour": 1.0, "background": -0.5})
     assert first.image.size == second.image.size == session.image.size
-    assert second.cache_hit and session.inversions_computed == 1 and second.nfe == session.edit_nfe()
+    assert second.cache_hit and session.preparations == 1 and second.nfe == session.edit_nfe()
     zero = session.render({"colour": 0.0, "background": 0.0})
     assert np.array_equal(np.asarray(zero.image), np.asarray(session.reconstruct().image))
     assert not np.array_equal(np.asarray(second.image), np.asarray(zero.image))

@@ -117,7 +117,7 @@ def test_quick_run_on_the_tiny_model(tmp_path, capsys):
         assert all(-1 <= numbers[k] <= 1 for k in ("rho_size", "rho_position"))
         assert 0 < numbers["psnr_degree0"] <= 100 and numbers["nfe_per_edit"] >= 1
     # evaluation counts of the tiny model's edit settings (5 steps from t0 0.8, guidance 2, no refinement)
-    assert (report["nfe_per_edit"], report["nfe_per_move"]) == (4 * (1 + 2) * 2 + 4 * 2, 8)  # inversion + move
+    assert (report["nfe_per_edit"], report["nfe_per_move"]) == (4 * 2 + 4 * 2, 8)  # source path + move
     assert report["baselines"]["sdedit"]["nfe_per_edit"] == 8
     assert report["baselines"]["flowedit"]["nfe_per_edit"] == 4 * (10 - 2)
     assert report["run"]["cases"] == 7 and report["run"]["quick"]

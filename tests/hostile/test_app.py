@@ -45,9 +45,9 @@ def assert_one_clear_line(error: gr.Error, tmp_root: str) -> None:
 
 def assert_intact(studio: Studio, workspace) -> None:
     """The workspace still renders, with its cached inversion."""
-    inversions = workspace.full.inversions_computed
+    inversions = workspace.full.preparations
     rendered = studio.render(workspace, request(studio, 0.25))
-    assert rendered.workspace.latest_move.cache_hit and workspace.full.inversions_computed == inversions
+    assert rendered.workspace.latest_move.cache_hit and workspace.full.preparations == inversions
 
 
 @pytest.mark.parametrize("name", BAD_IMAGES)

@@ -328,7 +328,7 @@ def test_a_request_stops_at_its_next_step_past_its_budget(studio, red_circle):
     out_of_time = guarded(lambda fraction, desc: calls.append(fraction), demo, None, budget_s=-1.0)
     with pytest.raises(gr.Error, match="ran past"):
         studio.render(workspace, request_for(studio, CAPTION, 0.5), out_of_time)
-    assert calls == [] and workspace.full.inversions_computed == 0  # stopped at the first step, nothing kept
+    assert calls == [] and workspace.full.preparations == 0  # stopped at the first step, nothing kept
     in_time = guarded(lambda fraction, desc: calls.append(fraction), demo, None, budget_s=60.0)
     studio.render(workspace, request_for(studio, CAPTION, 0.5), in_time)
     assert calls and calls[-1] == 1.0
@@ -349,4 +349,4 @@ def test_a_request_stops_when_its_tab_has_closed(studio, red_circle):
     workspace = studio.open_image(red_circle).workspace
     with pytest.raises(gr.Error, match="closed"):
         studio.render(workspace, request_for(studio, CAPTION, 0.5), report)
-    assert workspace.full.inversions_computed == 0  # stopped at its first step
+    assert workspace.full.preparations == 0  # stopped at its first step
