@@ -30,10 +30,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+import numpy as np
 import torch
 from PIL import Image
 
 from .backends.contract import Backend, CountingBackend
+from .calibration import CALIBRATION_DEGREES, DegreeCalibration, fit_calibration
 from .config import EditConfig
 from .embeddings import PromptEmbedding
 from .extract import Attribute, Captioner, default_captioner
@@ -108,6 +110,7 @@ class EditSession:
         self._embeddings: dict[str, PromptEmbedding] = {}
         self._prepared: OrderedDict[_SourceKey, SourcePath | torch.Tensor] = OrderedDict()  # least recent first
         self._memo: OrderedDict[tuple, RenderResult] = OrderedDict()  # rendered moves, least recent first
+        self._calibrations: dict[tuple, DegreeCalibration] = {}  # (target prompt, settings) -> calibration
         self.total_nfe = 0
         self.preparations = 0  # source sides computed (source paths and inversions)
         self.memo_hits = 0
@@ -120,6 +123,7 @@ class EditSession:
         clone._embeddings = dict(self._embeddings)
         clone._memo = OrderedDict(self._memo)
         clone._prepared = OrderedDict(self._prepared)
+        clone._calibrations = dict(self._calibrations)
         return clone
 
     # ----- the text side -------------------------------------------------------------------------
@@ -355,6 +359,31 @@ class EditSession:
         return [RenderResult(image, {n: float(d.get(n, 0.0)) for n in names}, counted.evaluations // batch,
                              prepare_nfe, timings, not computed, z[i:i + 1])
                 for i, (image, d) in enumerate(zip(images, degree_sets))]
+
+    def calibration(self, name: str, config: EditConfig | None = None,
+                    progress: Progress | None = None) -> DegreeCalibration:
+        """The slider calibration of attribute ``name`` (:mod:`ems_core.calibration`): the edit rendered alone at
+        :data:`~ems_core.calibration.CALIBRATION_DEGREES` in one batch, the RMS pixel change between neighbouring
+        renders fitted by :func:`~ems_core.calibration.fit_calibration`. Cached per target prompt, source prompt
+        and settings; the renders are memoised, so moves to those degrees cost nothing afterwards."""
+        config = self.resolved(config)
+        key = (self._source_prompt, self.target_prompt(name), config)
+        if key not in self._calibrations:
+            degree_sets = [{name: degree} for degree in CALIBRATION_DEGREES]
+            results = self.render_batch(degree_sets, config[0], progress)
+            for degrees, result in zip(degree_sets, results):
+                self._remember(self._memo_key(degrees, config[0]), result)
+            pixels = [np.asarray(r.image, dtype=np.float32) / 255.0 for r in results]
+            steps = [float(np.sqrt(np.mean((b - a) ** 2))) for a, b in zip(pixels, pixels[1:])]
+            self._calibrations[key] = fit_calibration(CALIBRATION_DEGREES, steps)
+        return self._calibrations[key]
+
+    def calibrated_degrees(self, sliders: dict[str, float], config: EditConfig | None = None,
+                           progress: Progress | None = None) -> dict[str, float]:
+        """``{attribute: slider position}`` -> ``{attribute: degree}`` through each attribute's
+        :meth:`calibration` (fitted on first use); a slider at 0 stays 0 and costs nothing."""
+        return {name: (self.calibration(name, config, progress).degree(value) if float(value) != 0.0 else 0.0)
+                for name, value in sliders.items()}
 
     def reconstruct(self, config: EditConfig | None = None, progress: Progress | None = None) -> RenderResult:
         """Degree 0 everywhere and no refinement: how faithfully the Sample step rebuilds the source (the
