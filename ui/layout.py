@@ -21,7 +21,7 @@ from typing import Callable
 import gradio as gr
 
 from ems_core import DEGREE_RANGE, Attribute, AttributePreset, EditConfig
-from ems_core.config import LIMITS, MAX_SEED
+from ems_core.config import LIMITS, MAX_SEED, SAMPLERS
 
 from .errors import Stopped, log, user_errors
 from .studio import MAX_ROWS, Opened, Rendered, Rows, Studio, SweepRequest
@@ -173,10 +173,13 @@ class Form:
     start_time: gr.Slider
     guidance: gr.Slider
     live_preview: gr.Checkbox
+    sampler: gr.Radio
+    calibrated: gr.Checkbox
 
     @property
     def inputs(self) -> set:
-        settings = {self.seed, self.steps, self.refine_iters, self.start_time, self.guidance, self.live_preview}
+        settings = {self.seed, self.steps, self.refine_iters, self.start_time, self.guidance, self.live_preview,
+                    self.sampler, self.calibrated}
         row_parts = {c for r in self.rows for c in r.parts}
         return {self.workspace, self.row_count, self.prompt, *settings, *row_parts}
 
@@ -187,7 +190,8 @@ class Form:
 
     @property
     def settings_outputs(self) -> list:
-        return [self.seed, self.steps, self.refine_iters, self.start_time, self.guidance]
+        return [self.seed, self.steps, self.refine_iters, self.start_time, self.guidance, self.sampler,
+                self.calibrated]
 
     def read(self, values: dict) -> tuple[Workspace | None, EditRequest]:
         """The user's workspace and the request the form describes (raises ``ValueError`` if invalid)."""
@@ -196,12 +200,12 @@ class Form:
         config = base.with_(
             seed=int(values[self.seed] or 0), steps=int(values[self.steps]),
             refine_iters=int(values[self.refine_iters]), start_time=float(values[self.start_time]),
-            guidance=float(values[self.guidance]))
+            guidance=float(values[self.guidance]), sampler=values[self.sampler])
         rows = [r.read(values) for r in self.rows[:values[self.row_count]]]
         attributes = tuple(attribute for attribute, _ in rows)
         degrees = {attribute.name: degree for attribute, degree in rows}
         return workspace, EditRequest(values[self.prompt] or "", attributes, degrees, config,
-                                      bool(values[self.live_preview]))
+                                      bool(values[self.live_preview]), bool(values[self.calibrated]))
 
     def show_rows(self, rows: Rows, presets: list[AttributePreset]) -> dict:
         updates = {self.row_count: len(rows.attributes)}
@@ -221,9 +225,10 @@ class Form:
         updates[self.sweep_name] = gr.update(choices=names, value=names[0] if names else None)
         return updates
 
-    def show_config(self, config: EditConfig) -> dict:
+    def show_config(self, config: EditConfig, calibrated: bool) -> dict:
         return {self.seed: config.seed, self.steps: config.steps, self.refine_iters: config.refine_iters,
-                self.start_time: config.start_time, self.guidance: config.guidance}
+                self.start_time: config.start_time, self.guidance: config.guidance, self.sampler: config.sampler,
+                self.calibrated: calibrated}
 
 
 def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
@@ -267,6 +272,12 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                         seed = gr.Number(defaults.seed, label="Seed", precision=0, minimum=0, maximum=MAX_SEED)
                         live_preview = gr.Checkbox(True, label="Live preview while dragging (fewer steps)",
                                                    elem_id="live-preview")
+                        calibrated = gr.Checkbox(True, label="Calibrated sliders (equal steps, equal change)",
+                                                 elem_id="calibrated",
+                                                 info="Off: the slider is the embedding degree itself.")
+                    sampler = gr.Radio(list(SAMPLERS), value=defaults.sampler, label="Sample step",
+                                       elem_id="sampler", info="difference: coupled source/target paths (default); "
+                                       "inversion: invert to t0, then sample under the moved prompt")
                     steps = gr.Slider(LIMITS["steps"].low, LIMITS["steps"].high, value=defaults.steps, step=1,
                                       label="Steps (full 1 → 0 schedule)")
                     start_time = gr.Slider(0.05, 1.0, value=defaults.start_time, step=0.05,
@@ -306,7 +317,7 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                     recon_report = gr.Markdown(elem_id="recon-report")
 
         form = Form(workspace, row_count, prompt, rows, add_choice, add_button, sweep_name, seed, steps,
-                    refine_iters, start_time, guidance, live_preview)
+                    refine_iters, start_time, guidance, live_preview, sampler, calibrated)
         result_outputs = [workspace, comparison, stats]
         side_outputs = [downloads, sweep_strip, sweep_anim, recon, recon_report]
         opened_outputs = [*result_outputs, prompt, source_image, *side_outputs, *form.row_outputs]
@@ -394,7 +405,7 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                                           progress_of(progress, request))
             studio.release(values[workspace])
             return {**show_opened(restored.opened), **show_rendered(restored.rendered),
-                    **form.show_config(restored.config)}
+                    **form.show_config(restored.config, calibrated=False)}
 
         def on_close(request: gr.Request):
             """The tab closed: drop this user's state (and files) now, not an hour later."""

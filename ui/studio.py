@@ -248,7 +248,9 @@ class Studio:
             raise ValueError(f"this recipe has {len(recipe.attributes)} attributes; the app shows at most {MAX_ROWS}")
         presets = self.presets_for(recipe.source_prompt)
         restored = Workspace.open(self.backend, self.model, image, presets, base_config=recipe.config)
-        request = EditRequest(recipe.source_prompt, recipe.attributes, recipe.degrees, recipe.config, live_preview)
+        # a recipe stores the degrees it rendered: the sliders show them uncalibrated, so it reproduces exactly
+        request = EditRequest(recipe.source_prompt, recipe.attributes, recipe.degrees, recipe.config, live_preview,
+                              calibrated=False)
         rendered = self._render(restored, request, progress)
         opened = Opened(restored, recipe.source_prompt, Rows(list(recipe.attributes), dict(recipe.degrees)),
                         rendered.comparison, rendered.stats)
@@ -316,7 +318,11 @@ class Studio:
 
 
 def _stats_row(label: str, move: Move) -> str:
-    degrees = ", ".join(f"{name} {degree:+.2f}" for name, degree in move.degrees.items()) or "-"
+    def shown(name: str, degree: float) -> str:  # the slider, and the degree it maps to when calibrated
+        slider = degree if move.sliders is None else move.sliders.get(name, degree)
+        return f"{name} {slider:+.2f}" + (f" (degree {degree:+.2f})" if f"{slider:+.2f}" != f"{degree:+.2f}" else "")
+
+    degrees = ", ".join(shown(name, degree) for name, degree in move.degrees.items()) or "-"
     nfe = f"{move.nfe} + {move.prepare_nfe} prepare" if move.prepare_nfe else f"{move.nfe}"
     cache = "hit" if move.cache_hit else "miss"
     return (f"| {label} | {degrees} | {move.prepare_ms:.0f} ms | {move.render_ms:.0f} ms | {nfe} | {cache} |")

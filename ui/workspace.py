@@ -2,12 +2,14 @@
 
 A :class:`Workspace` holds two :class:`~ems_core.EditSession` objects on the same image and the same
 shared backend: ``full`` (the settings of the form, rendered on slider release) and ``preview`` (the
-``"preview"`` preset, rendered while dragging). Each session caches one inversion, keyed by the
-settings, so one session per quality keeps both caches warm instead of alternating between them.
+``"preview"`` preset, rendered while dragging). Each session caches its source side (source path or
+inversion) per setting, so one session per quality keeps both caches warm. With calibrated sliders (the
+default) the form's degrees are slider positions, mapped to degrees by the full session's calibrations.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +37,7 @@ class EditRequest:
     degrees: dict[str, float]  # by attribute name
     config: EditConfig
     live_preview: bool = True
+    calibrated: bool = True  # degrees are slider positions, mapped by each attribute's calibration
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first problem; called before any session is touched."""
@@ -66,11 +69,16 @@ class Move:
     nfe: int
     prepare_nfe: int
     cache_hit: bool
+    sliders: dict[str, float] | None = None  # slider positions when calibrated (``degrees`` are what rendered)
 
     @classmethod
-    def of(cls, kind: str, result: RenderResult) -> "Move":
-        return cls(kind, dict(result.degrees), result.timings_ms["prepare"], result.timings_ms["render"],
-                   result.nfe, result.prepare_nfe, result.cache_hit)
+    def of(cls, kind: str, result: RenderResult, calibration_ms: float = 0.0, calibration_nfe: int = 0,
+           sliders: dict[str, float] | None = None) -> "Move":
+        """The move of ``result``; work done before it for this move (fitting a calibration) counts as
+        preparation."""
+        return cls(kind, dict(result.degrees), result.timings_ms["prepare"] + calibration_ms,
+                   result.timings_ms["render"], result.nfe, result.prepare_nfe + calibration_nfe,
+                   result.cache_hit and calibration_nfe == 0, sliders)
 
     @property
     def total_ms(self) -> float:
@@ -120,15 +128,32 @@ class Workspace:
         session.configure(request.prompt, request.attributes)
         return session
 
+    def _degrees(self, request: EditRequest, progress: Progress | None = None) -> dict[str, float]:
+        """The degrees to render: the request's, through the full session's calibrations when the sliders are
+        calibrated (fitted on first use of an attribute, with the full settings, for previews too)."""
+        sliders = {a.name: request.degrees.get(a.name, 0.0) for a in request.attributes}
+        if not request.calibrated:
+            return sliders
+        return self._synced("full", request).calibrated_degrees(sliders, request.config, progress)
+
     @staticmethod
-    def _degrees(request: EditRequest) -> dict[str, float]:
-        return {a.name: request.degrees.get(a.name, 0.0) for a in request.attributes}
+    def _sliders(request: EditRequest) -> dict[str, float] | None:
+        return {a.name: request.degrees.get(a.name, 0.0) for a in request.attributes} if request.calibrated else None
+
+    def _timed_degrees(self, request: EditRequest,
+                       progress: Progress | None) -> tuple[dict[str, float], tuple[float, int]]:
+        """:meth:`_degrees` and what fitting calibrations cost on the way: ``(degrees, (ms, evaluations))``."""
+        session = self._synced("full", request)
+        nfe, started = session.total_nfe, time.perf_counter()
+        degrees = self._degrees(request, progress)
+        return degrees, ((time.perf_counter() - started) * 1000, session.total_nfe - nfe)
 
     # ----- actions -------------------------------------------------------------------------------
     def render(self, request: EditRequest, progress: Progress | None = None) -> RenderResult:
         """Full-quality render (slider release); records the first and the latest move."""
-        result = self._synced("full", request).render(self._degrees(request), request.config, progress)
-        move = Move.of("full", result)
+        degrees, calibration = self._timed_degrees(request, progress)
+        result = self._synced("full", request).render(degrees, request.config, progress)
+        move = Move.of("full", result, *calibration, sliders=self._sliders(request))
         self.first_move = self.first_move or move
         self.latest_move = move
         self.result, self.result_request = result, request
@@ -139,13 +164,16 @@ class Workspace:
         of this very request is already there (a preview that reaches the queue after its release)."""
         if request == self.result_request:
             return None
-        result = self._synced("preview", request).render(self._degrees(request), request.preview_config(), progress)
-        self.latest_preview = Move.of("preview", result)
+        degrees, calibration = self._timed_degrees(request, progress)
+        result = self._synced("preview", request).render(degrees, request.preview_config(), progress)
+        self.latest_preview = Move.of("preview", result, *calibration, sliders=self._sliders(request))
+        self.first_move = self.first_move or self.latest_preview  # it may pay the first-time work
         return result
 
     def sweep(self, request: EditRequest, name: str, degrees: list[float],
               progress: Progress | None = None) -> list[RenderResult]:
-        """``name`` at each of ``degrees``, the other attributes at their request degrees, in one batch."""
+        """``name`` at each of ``degrees``, the other attributes at their request degrees, in one batch
+        (``degrees`` are slider positions when the request is calibrated)."""
         names = [a.name for a in request.attributes]
         if name not in names:
             known = ", ".join(names) or "none"
@@ -153,7 +181,11 @@ class Workspace:
         for degree in degrees:
             check_degree(name, degree)
         session = self._synced("full", request)
-        return session.render_batch([{**self._degrees(request), name: d} for d in degrees], request.config, progress)
+        others = self._degrees(request, progress)
+        if request.calibrated:
+            calibration = session.calibration(name, request.config, progress)
+            degrees = [calibration.degree(d) for d in degrees]
+        return session.render_batch([{**others, name: d} for d in degrees], request.config, progress)
 
     def reconstruct(self, request: EditRequest, progress: Progress | None = None) -> tuple[RenderResult, float]:
         """Degree 0, no refinement: the inversion's reconstruction and its PSNR against the source."""
@@ -165,5 +197,7 @@ class Workspace:
         if self.result is None or self.result_request is None:
             raise ValueError("nothing rendered yet: move a slider first")
         request = self.result_request
-        recipe = Recipe(self.model, request.prompt.strip(), request.attributes, self._degrees(request), request.config)
+        # the degrees rendered (calibrated ones included): a recipe reproduces the image without the calibration
+        degrees = {a.name: self.result.degrees.get(a.name, 0.0) for a in request.attributes}
+        recipe = Recipe(self.model, request.prompt.strip(), request.attributes, degrees, request.config)
         return recipe.with_source_image(self.image)

@@ -109,13 +109,23 @@ def app_config(backend) -> EditConfig:
     return info.edit_config.with_(steps=info.default_edit_steps, guidance=info.default_edit_guidance)
 
 
-def expected_edit(backend, image: Image.Image, source: str, target: str, degree: float) -> np.ndarray:
-    """What the Python API renders with the app's default settings."""
+def expected_edit(backend, image: Image.Image, source: str, target: str, slider: float,
+                  calibrated: bool = True) -> np.ndarray:
+    """What the Python API renders with the app's default settings (the slider calibrated, as the page does)."""
     from ems_core.world.captioner import WorldCaptioner
 
     session = EditSession(backend, image, prompt=WorldCaptioner().caption(image))
     session.set_attribute("colour", source, target)
-    return np.asarray(session.render({"colour": degree}, app_config(backend)).image)
+    degrees = session.calibrated_degrees({"colour": slider}, app_config(backend)) if calibrated else {"colour": slider}
+    return np.asarray(session.render(degrees, app_config(backend)).image)
+
+
+def calibrated_degree(backend, image: Image.Image, source: str, target: str, slider: float) -> float:
+    from ems_core.world.captioner import WorldCaptioner
+
+    session = EditSession(backend, image, prompt=WorldCaptioner().caption(image))
+    session.set_attribute("colour", source, target)
+    return session.calibrated_degrees({"colour": slider}, app_config(backend))["colour"]
 
 
 class StudioPage:
@@ -149,8 +159,8 @@ class StudioPage:
         """Wait until the stats show a full-quality move of ``name`` at ``degree``; returns the table by row label."""
         cell = f"{name} {degree:+.2f}"
         self.page.wait_for_function(
-            """cell => [...document.querySelectorAll('#stats tr')].some(
-                   tr => tr.cells[0].innerText.trim() === 'latest move' && tr.cells[1].innerText.trim() === cell)""",
+            """cell => [...document.querySelectorAll('#stats tr')].some(tr => tr.cells[0].innerText.trim() === 'latest move'
+                   && (tr.cells[1].innerText.trim() === cell || tr.cells[1].innerText.trim().startsWith(cell + ' (')))""",
             arg=cell, timeout=RENDER_TIMEOUT_MS)
         rows = self.page.locator("#stats tr").evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.innerText))")
         return {row[0].strip(): [c.strip() for c in row[1:]] for row in rows}
@@ -250,7 +260,8 @@ def test_edit_in_the_browser_matches_the_python_api(app_url, browser, backend):
     result = Image.open(png)  # the downloadable PNG is the same image and carries the recipe
     np.testing.assert_array_equal(np.asarray(result.convert("RGB")), after)
     recipe = read_recipe(result)
-    assert recipe.model == MODEL and recipe.degrees == {"colour": 0.5}
+    degree = calibrated_degree(backend, source, "red", "blue", 0.5)  # a recipe keeps the degree rendered
+    assert recipe.model == MODEL and recipe.degrees == {"colour": degree}
     assert np.array_equal(np.asarray(recipe.source_pil()), np.asarray(source))
 
     studio.page.screenshot(path=str(ARTIFACTS / "browser-edit.png"), full_page=True)
@@ -260,10 +271,12 @@ def test_edit_in_the_browser_matches_the_python_api(app_url, browser, backend):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     restored = StudioPage(context.new_page(), app_url)
     restored.load_recipe(png)
-    restored.wait_for_move(0.5)
+    restored.wait_for_move(degree)  # shown uncalibrated: the slider is the recipe's degree
     expect(restored.page.locator("#prompt textarea")).to_have_value(recipe.source_prompt)
     expect(restored.page.locator("#row0-target input")).to_have_value("blue")
-    expect(restored.page.locator("#row0-degree input[type=number]")).to_have_value("0.5")
+    assert float(restored.page.locator("#row0-degree input[type=number]").input_value()) == pytest.approx(degree, abs=1e-4)
+    restored.page.get_by_text("Advanced settings").click()  # the checkbox lives in the closed accordion
+    expect(restored.page.locator("#calibrated input")).not_to_be_checked()
     before, again = restored.comparison()
     assert np.array_equal(before, np.asarray(source)) and np.array_equal(again, after)
     context.close()

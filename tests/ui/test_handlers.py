@@ -73,7 +73,7 @@ def test_upload_caption_set_attribute_render(studio, red_circle):
     # the Python API with the same settings gives the same pixels
     session = EditSession(studio.backend, red_circle, prompt=CAPTION)
     session.set_attribute("colour", "red", "blue")
-    expected = session.render({"colour": 0.75}, request.config).image
+    expected = session.render(session.calibrated_degrees({"colour": 0.75}, request.config), request.config).image
     assert np.array_equal(pixels(after), pixels(expected))
 
     second = studio.render(first.workspace, request_for(studio, opened.prompt, 0.5))
@@ -186,7 +186,9 @@ def test_whole_target_prompt_row_round_trips_through_the_recipe(studio, red_circ
     workspace = studio.open_image(red_circle).workspace
     rendered = studio.render(workspace, request)
     restored = studio.load_recipe(None, studio.save_result(workspace)[0])
-    assert restored.opened.rows == Rows([whole], {"scene": 0.6})
+    # the recipe keeps the degree rendered (slider 0.6 through the calibration), shown uncalibrated
+    calibrated = workspace.full.calibration("scene", request.config).degree(0.6)
+    assert calibrated != 0.6 and restored.opened.rows == Rows([whole], {"scene": calibrated})
     assert np.array_equal(pixels(restored.rendered.comparison[1]), pixels(rendered.comparison[1]))
 
 
@@ -218,14 +220,15 @@ def test_result_png_restores_the_edit(studio, red_circle):
     png, json_path = studio.save_result(opened.workspace)
     recipe = read_recipe(png)
     assert recipe == read_recipe(json_path) == opened.workspace.recipe()
-    assert recipe.degrees == {"colour": 0.75} and recipe.seed == 3 and recipe.config == request.config
+    calibrated = opened.workspace.full.calibration("colour", request.config).degree(0.75)
+    assert recipe.degrees == {"colour": calibrated} and recipe.seed == 3 and recipe.config == request.config
     with Image.open(png) as image:
         assert np.array_equal(pixels(image), pixels(rendered.comparison[1]))
 
     for path in (png, json_path):  # a fresh user loads the file: everything comes back, same pixels
         restored = studio.load_recipe(None, path)
         assert restored.opened.prompt == CAPTION and restored.config == request.config
-        assert restored.opened.rows == Rows([Attribute("colour", "red", "blue")], {"colour": 0.75})
+        assert restored.opened.rows == Rows([Attribute("colour", "red", "blue")], {"colour": calibrated})
         assert np.array_equal(pixels(restored.rendered.comparison[1]), pixels(rendered.comparison[1]))
 
 
@@ -350,3 +353,20 @@ def test_a_request_stops_when_its_tab_has_closed(studio, red_circle):
     with pytest.raises(gr.Error, match="closed"):
         studio.render(workspace, request_for(studio, CAPTION, 0.5), report)
     assert workspace.full.preparations == 0  # stopped at its first step
+
+
+def test_calibrated_sliders_map_moves_and_sweeps_and_can_be_turned_off(studio, red_circle):
+    workspace = studio.open_image(red_circle).workspace
+    plain = EditRequest(CAPTION, (Attribute("colour", "red", "blue"),), {"colour": 0.75},
+                        studio.default_config().with_(**FAST), calibrated=False)
+    studio.render(workspace, plain)
+    assert workspace.result.degrees == {"colour": 0.75} and workspace.full._calibrations == {}
+    calibrated = request_for(studio, CAPTION, 0.75)
+    studio.render(workspace, calibrated)
+    calibration = workspace.full.calibration("colour", calibrated.config)
+    assert workspace.result.degrees == {"colour": calibration.degree(0.75)} != {"colour": 0.75}
+    assert workspace.latest_move.prepare_nfe > 0  # fitting the calibration is this move's preparation
+    frames = workspace.sweep(calibrated, "colour", [0.0, 0.5, 1.0, 1.5])
+    assert [r.degrees["colour"] for r in frames] == [0.0, calibration.degree(0.5), 1.0, 1.5]
+    frames = workspace.sweep(plain, "colour", [0.0, 0.5])
+    assert [r.degrees["colour"] for r in frames] == [0.0, 0.5]
