@@ -15,18 +15,53 @@ def check_degree(name: str, degree: float) -> float:
     return degree
 
 
+def along_path(source: PromptEmbedding, path: list[PromptEmbedding], degree: float) -> PromptEmbedding:
+    """One attribute's embedding at ``degree`` along ``path = [e_via_1, ..., e_via_m-1, e_tgt]``: piecewise
+    linear through the knots ``e(k / m) = path[k - 1]`` (``e(0) = e_src``), so a waypoint is reached exactly at
+    its degree; outside [0, 1] the straight line ``e_src + a (e_tgt - e_src)`` (extrapolation as without
+    waypoints). With one element this is ``e_src + a (e_tgt - e_src)``."""
+    if not path:
+        raise ValueError("a path needs at least its target embedding")
+    target = path[-1]
+    if degree == 0.0:
+        return source
+    if degree == 1.0:
+        return target
+    if not 0.0 < degree < 1.0 or len(path) == 1:
+        return source + (target - source) * degree
+    position = degree * len(path)
+    k = int(position)  # segment index: from knot k to knot k + 1
+    start = source if k == 0 else path[k - 1]
+    local = position - k
+    return start if local == 0.0 else start + (path[k] - start) * local
+
+
+def manipulate_paths(source: PromptEmbedding, paths: list[list[PromptEmbedding]],
+                     degrees: list[float]) -> PromptEmbedding:
+    """``e(a) = e_src + sum_i (e_i(a_i) - e_src)``, ``e_i`` each attribute's :func:`along_path`.
+
+    The endpoints are exact: all degrees 0 returns ``e_src`` itself, and a single non-zero degree returns that
+    attribute's path point itself (degree 1: ``e_tgt_i``, the target prompt; a waypoint's degree: its prompt).
+    """
+    if len(paths) != len(degrees):
+        raise ValueError("one degree per attribute path")
+    active = [(path, degree) for path, degree in zip(paths, degrees) if degree != 0.0]
+    if len(active) == 1:
+        return along_path(source, *active[0])
+    result = source
+    for path, degree in active:
+        straight = len(path) == 1 or not 0.0 < degree < 1.0
+        result = result + ((path[-1] - source) * degree if straight else along_path(source, path, degree) - source)
+    return result
+
+
 def manipulate(source: PromptEmbedding, targets: list[PromptEmbedding], degrees: list[float]) -> PromptEmbedding:
-    """``e(a) = e_src + sum_i a_i (e_tgt_i - e_src)`` on token and pooled embeddings alike.
+    """``e(a) = e_src + sum_i a_i (e_tgt_i - e_src)`` on token and pooled embeddings alike (EMS's
+    manipulation; :func:`manipulate_paths` with no waypoints).
 
     The endpoints are exact: all degrees 0 returns ``e_src`` itself, and a single degree of 1 (the
     rest 0) returns that ``e_tgt_i`` itself, so degree 1 *is* the target prompt.
     """
     if len(targets) != len(degrees):
         raise ValueError("one degree per target embedding")
-    active = [(target, degree) for target, degree in zip(targets, degrees) if degree != 0.0]
-    if len(active) == 1 and active[0][1] == 1.0:
-        return active[0][0]
-    result = source
-    for target, degree in active:
-        result = result + (target - source) * degree
-    return result
+    return manipulate_paths(source, [[target] for target in targets], degrees)

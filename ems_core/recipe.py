@@ -41,6 +41,7 @@ from PIL import Image, PngImagePlugin
 
 from .config import MAX_ATTRIBUTES, MAX_PROMPT_CHARS, EditConfig, short_repr
 from .extract import Attribute
+from .extract.attributes import MAX_WAYPOINTS
 from .images import load_image
 from .manipulate import check_degree
 
@@ -151,7 +152,7 @@ class Recipe:
             "source_prompt": self.source_prompt,
             "attributes": [
                 {"name": a.name, "source": a.source, "target": a.target, "degree": self.degrees[a.name],
-                 "full_prompt": a.full_prompt} for a in self.attributes],
+                 "full_prompt": a.full_prompt, **({"via": list(a.via)} if a.via else {})} for a in self.attributes],
             "config": self.config.to_dict(),
             "source_image": self.source_image,
         }
@@ -253,7 +254,7 @@ def _check_depth(data: Any) -> None:
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
 
 
-_ATTRIBUTE_FIELDS = {"name", "source", "target", "degree", "full_prompt"}
+_ATTRIBUTE_FIELDS = {"name", "source", "target", "degree", "full_prompt", "via"}
 
 
 def _parse_attribute(entry: Any, where: str) -> tuple[Attribute, float]:
@@ -277,7 +278,11 @@ def _parse_attribute(entry: Any, where: str) -> tuple[Attribute, float]:
         raise ValueError(f"{where}.degree must be a number, got {short_repr(degree)} ({_kind(degree)})")
     if not math.isfinite(degree):
         raise ValueError(f"{where}.degree must be a finite number, got {degree}")
-    attribute = Attribute(name, source, target, full_prompt)
+    via = entry.get("via", [])
+    if not isinstance(via, list) or len(via) > MAX_WAYPOINTS:
+        raise ValueError(f"{where}.via must be a list of at most {MAX_WAYPOINTS} phrases, got {_kind(via)}")
+    via = tuple(_check_text(v, f"{where}.via[{i}]", MAX_PROMPT_CHARS) for i, v in enumerate(via))
+    attribute = Attribute(name, source, target, full_prompt, via)
     attribute.check()
     return attribute, check_degree(name, degree)
 

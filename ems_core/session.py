@@ -40,7 +40,7 @@ from .config import EditConfig
 from .embeddings import PromptEmbedding
 from .extract import Attribute, Captioner, default_captioner
 from .images import fit_square, pil_to_tensor, tensor_to_pil
-from .manipulate import check_degree, manipulate
+from .manipulate import check_degree, manipulate_paths
 from .refine import refine_latent
 from .sampling import SourcePath, difference_sample, guided_velocity, integrate, invert, source_path, tail_schedule
 
@@ -160,9 +160,11 @@ class EditSession:
         """Change the source prompt, keeping the attributes (each must still fit the new prompt)."""
         self.configure(prompt, list(self._attributes.values()))
 
-    def set_attribute(self, name: str, source: str, target: str, full_prompt: bool = False) -> str:
-        """Add or change one attribute; returns its target prompt. Only its embedding is recomputed."""
-        attribute = Attribute(name.strip() if isinstance(name, str) else name, source, target, full_prompt)
+    def set_attribute(self, name: str, source: str, target: str, full_prompt: bool = False,
+                      via: tuple[str, ...] = ()) -> str:
+        """Add or change one attribute (``via``: waypoint phrases); returns its target prompt. Only its
+        embeddings are recomputed."""
+        attribute = Attribute(name.strip() if isinstance(name, str) else name, source, target, full_prompt, tuple(via))
         target_prompt = attribute.target_prompt(self._source_prompt)
         self._attributes[attribute.name] = attribute
         self._prune_embeddings()
@@ -182,7 +184,7 @@ class EditSession:
         return self._attributes[name]
 
     def _prune_embeddings(self) -> None:
-        keep = {self._source_prompt, ""} | {a.target_prompt(self._source_prompt) for a in self._attributes.values()}
+        keep = {self._source_prompt, ""} | {p for a in self._attributes.values() for p in a.path_prompts(self._source_prompt)}
         self._embeddings = {p: e for p, e in self._embeddings.items() if p in keep}
 
     def _embedding(self, prompt: str) -> PromptEmbedding:
@@ -213,8 +215,8 @@ class EditSession:
             if self._latent is None:
                 self._latent = self.backend.encode_image(pil_to_tensor(self.image).to(self.backend.device))
                 computed = True
-            prompts = [self._source_prompt, ""] + [a.target_prompt(self._source_prompt)
-                                                     for a in self._attributes.values()]
+            prompts = [self._source_prompt, ""] + [p for a in self._attributes.values()
+                                                     for p in a.path_prompts(self._source_prompt)]
             for prompt in dict.fromkeys(prompts):
                 if prompt not in self._embeddings:
                     self._embeddings[prompt] = self.backend.encode_prompt([prompt])
@@ -274,7 +276,8 @@ class EditSession:
         for name, degree in degrees.items():
             self._attribute(name)
             check_degree(name, degree)
-        text = (self._source_prompt, tuple((n, a.target_prompt(self._source_prompt)) for n, a in self._attributes.items()))
+        text = (self._source_prompt, tuple((n, tuple(a.path_prompts(self._source_prompt)))
+                                           for n, a in self._attributes.items()))
         return text, self.resolved(config), tuple(float(degrees.get(n, 0.0)) for n in self._attributes)
 
     def _remember(self, key: tuple, result: RenderResult) -> None:
@@ -320,11 +323,11 @@ class EditSession:
         prepared = time.perf_counter()
 
         with torch.set_grad_enabled(enable_grad):
-            # 3. Manipulate: e(a) = e_src + sum_i a_i (e_tgt_i - e_src), one embedding per image
+            # 3. Manipulate: e(a) = e_src + sum_i a_i (e_tgt_i - e_src) (through waypoints), one per image
             source, uncond = self._embedding(self._source_prompt), self._embedding("")
-            targets = [self._embedding(self._attributes[n].target_prompt(self._source_prompt)) for n in names]
+            paths = [[self._embedding(p) for p in self._attributes[n].path_prompts(self._source_prompt)] for n in names]
             edits = PromptEmbedding.cat([
-                manipulate(source, targets, [float(d.get(n, 0.0)) for n in names]) for d in degree_sets])
+                manipulate_paths(source, paths, [float(d.get(n, 0.0)) for n in names]) for d in degree_sets])
 
             # 4. Sample under e(a): the target side of the cached source path, or down from the cached z_t0
             #    (moved by latent_offset)
@@ -367,7 +370,7 @@ class EditSession:
         renders fitted by :func:`~ems_core.calibration.fit_calibration`. Cached per target prompt, source prompt
         and settings; the renders are memoised, so moves to those degrees cost nothing afterwards."""
         config = self.resolved(config)
-        key = (self._source_prompt, self.target_prompt(name), config)
+        key = (self._source_prompt, tuple(self._attribute(name).path_prompts(self._source_prompt)), config)
         if key not in self._calibrations:
             degree_sets = [{name: degree} for degree in CALIBRATION_DEGREES]
             results = self.render_batch(degree_sets, config[0], progress)

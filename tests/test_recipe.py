@@ -103,3 +103,18 @@ def test_read_recipe_errors(tmp_path, red_circle):
     (tmp_path / "bad.json").write_text("{\"format\": ")
     with pytest.raises(ValueError, match="not valid JSON"):
         read_recipe(tmp_path / "bad.json")
+
+
+def test_waypoints_round_trip_and_are_checked():
+    import json
+
+    vertical = Attribute("vertical", "top", "bottom", via=("middle",))
+    recipe = Recipe("tiny-random-world", PROMPT, (vertical,), {"vertical": 0.5})
+    again = Recipe.from_json(recipe.to_json())
+    assert again == recipe and again.attributes[0].via == ("middle",)
+    assert "via" not in json.loads(Recipe("m", PROMPT, (Attribute("c", "red", "blue"),)).to_json())["attributes"][0]
+    data = json.loads(recipe.to_json())
+    for bad, message in ((["x"] * 9, "at most 8"), ("middle", "must be a list"), ([""], "non-empty"), ([3], "must be text")):
+        data["attributes"][0]["via"] = bad
+        with pytest.raises(ValueError, match=message):
+            Recipe.from_json(json.dumps(data))

@@ -221,3 +221,20 @@ def test_revisiting_degrees_costs_no_evaluation(tiny_world, scene_image):
     assert session.render({"colour": 0.5}).nfe == 0  # the blue renders are still remembered
     with pytest.raises(ValueError, match="allowed range"):
         session.render({"colour": 9.0})
+
+
+def test_a_waypoint_is_rendered_exactly_at_its_degree(tiny_world, scene_image):
+    """``top -> bottom`` through ``middle``: degree 0.5 renders the "middle" prompt itself."""
+    prompt = SCENE_PROMPT
+    session = EditSession(tiny_world, scene_image, prompt=prompt, config=FAST.with_(refine_iters=0))
+    session.configure(prompt, [Attribute("size", "large", "small", via=("medium",))])
+    assert session.attributes["size"].path_prompts(prompt) == [prompt.replace("large", "medium"),
+                                                               prompt.replace("large", "small")]
+    halfway = session.render({"size": 0.5})
+    direct = EditSession(tiny_world, scene_image, prompt=prompt, config=FAST.with_(refine_iters=0))
+    direct.configure(prompt, [Attribute("size", "large", "medium")])
+    assert torch.equal(halfway.latent, direct.render({"size": 1.0}).latent)
+    straight = EditSession(tiny_world, scene_image, prompt=prompt, config=FAST.with_(refine_iters=0))
+    straight.configure(prompt, [Attribute("size", "large", "small")])
+    assert not torch.equal(halfway.latent, straight.render({"size": 0.5}).latent)
+    assert torch.equal(session.render({"size": 1.0}).latent, straight.render({"size": 1.0}).latent)

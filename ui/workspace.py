@@ -16,6 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from ems_core import Attribute, AttributePreset, Backend, EditConfig, EditSession, RenderResult
+from ems_core.extract import with_waypoints
 from ems_core.images import fit_square
 from ems_core.config import preview_config
 from ems_core.manipulate import check_degree
@@ -125,8 +126,13 @@ class Workspace:
         if session is None:
             session = EditSession(self.backend, self.image, prompt=request.prompt.strip())
             setattr(self, which, session)
-        session.configure(request.prompt, request.attributes)
+        session.configure(request.prompt, self.attributes_of(request))
         return session
+
+    def attributes_of(self, request: EditRequest) -> tuple[Attribute, ...]:
+        """The request's attributes with the waypoints of this image's presets (an ordered slider such as
+        top -> bottom passes through "middle"): the form's text fields carry none."""
+        return with_waypoints(request.attributes, self.presets)
 
     def _degrees(self, request: EditRequest, progress: Progress | None = None) -> dict[str, float]:
         """The degrees to render: the request's, through the full session's calibrations when the sliders are
@@ -199,5 +205,5 @@ class Workspace:
         request = self.result_request
         # the degrees rendered (calibrated ones included): a recipe reproduces the image without the calibration
         degrees = {a.name: self.result.degrees.get(a.name, 0.0) for a in request.attributes}
-        recipe = Recipe(self.model, request.prompt.strip(), request.attributes, degrees, request.config)
+        recipe = Recipe(self.model, request.prompt.strip(), self.attributes_of(request), degrees, request.config)
         return recipe.with_source_image(self.image)

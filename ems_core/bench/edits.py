@@ -19,8 +19,7 @@ __all__ = ["case_session", "judge", "evaluate_edits"]
 def case_session(backend: Backend, case: EditCase, config: EditConfig) -> EditSession:
     """A session on the case's rendered scene, its caption as the prompt, the case's attribute set."""
     session = EditSession(backend, render(case.scene), prompt=caption_of(case.scene), config=config)
-    attribute = case.as_attribute()
-    session.set_attribute(attribute.name, attribute.source, attribute.target)
+    session.configure(session.source_prompt, [case.as_attribute()])
     return session
 
 

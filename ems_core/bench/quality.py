@@ -32,7 +32,7 @@ from ..extract import Attribute
 from ..images import pil_to_tensor, tensor_to_pil
 from ..metrics import mean_abs_change, preservation, psnr, sde, spearman, ssim, switch_degree, target_hit
 from ..session import EditSession
-from ..world.edits import CHOICES, edit_cases
+from ..world.edits import CHOICES, edit_cases, waypoints
 from ..world.oracle import ATTRIBUTES, Measurement, measure
 from ..world.scene import SIZE_BANDS, X_BANDS, Y_BANDS, Scene, caption_of, random_scene, render
 
@@ -82,7 +82,7 @@ class QualityCase:
 def pair_attribute(name: str, source_word: str, target_word: str) -> Attribute:
     """The slider of a world attribute (background phrases carry the word "background", as EditCase does)."""
     suffix = " background" if name == "background" else ""
-    return Attribute(name, source_word + suffix, target_word + suffix)
+    return Attribute(name, source_word + suffix, target_word + suffix, via=waypoints(name, source_word, target_word))
 
 
 def world_suite(n_single: int, sweeps_per_attribute: int, n_pairs: int, seed: int, image_size: int = 64) -> list[QualityCase]:

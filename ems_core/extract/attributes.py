@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Attribute", "AttributePreset"]
+__all__ = ["MAX_WAYPOINTS", "Attribute", "AttributePreset", "with_waypoints"]
+
+MAX_WAYPOINTS = 8  # phrases between source and target on one slider
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Attribute:
     source: str
     target: str
     full_prompt: bool = False
+    via: tuple[str, ...] = ()  # waypoints: phrases the slider passes through on its way (an ordered scale)
 
     def check(self) -> None:
         """Raise ``ValueError`` if a field has the wrong type or a required phrase is empty."""
@@ -36,6 +39,10 @@ class Attribute:
             raise ValueError(f"attribute {self.name!r}: choose or type a target phrase")
         if not self.full_prompt and not self.source.strip():
             raise ValueError(f"attribute {self.name!r}: give the source phrase (a part of the prompt)")
+        if not isinstance(self.via, tuple) or not all(isinstance(v, str) and v.strip() for v in self.via):
+            raise ValueError(f"attribute {self.name!r}: via must be a list of non-empty phrases")
+        if len(self.via) > MAX_WAYPOINTS:
+            raise ValueError(f"attribute {self.name!r}: at most {MAX_WAYPOINTS} waypoints, got {len(self.via)}")
 
     def target_prompt(self, source_prompt: str) -> str:
         """The prompt at degree 1; raises ``ValueError`` if the attribute is incomplete or ``source`` is not
@@ -49,6 +56,15 @@ class Attribute:
                 f"attribute {self.name!r}: source phrase {self.source!r} is not in the prompt {source_prompt!r}")
         return pattern.sub(self.target.strip(), source_prompt)
 
+    def path_prompts(self, source_prompt: str) -> list[str]:
+        """The prompts the slider passes through from degree 0 to 1, the source prompt excluded: one per
+        waypoint (at degrees k / (len(via) + 1)), then the target prompt."""
+        target = self.target_prompt(source_prompt)  # validates
+        if self.full_prompt:
+            return [v.strip() for v in self.via] + [target]
+        pattern = re.compile(rf"(?<!\w){re.escape(self.source.strip())}(?!\w)", re.IGNORECASE)
+        return [pattern.sub(v.strip(), source_prompt) for v in self.via] + [target]
+
 
 @dataclass(frozen=True)
 class AttributePreset:
@@ -57,7 +73,32 @@ class AttributePreset:
     name: str
     source: str  # exactly as in the caption
     choices: tuple[str, ...]  # target phrases, the most useful first
+    scale: tuple[str, ...] = ()  # for an ordered attribute (size, position): every phrase in order, source included
+
+    def waypoints(self, target: str) -> tuple[str, ...]:
+        """The phrases strictly between the source and ``target`` on :attr:`scale` (none when unordered)."""
+        folded = [phrase.casefold() for phrase in self.scale]
+        source, target = self.source.strip().casefold(), target.strip().casefold()
+        if source not in folded or target not in folded:
+            return ()
+        i, j = folded.index(source), folded.index(target)
+        return tuple(self.scale[i + 1:j] if i < j else self.scale[j + 1:i][::-1])
 
     def attribute(self, target: str | None = None) -> Attribute:
-        """The attribute towards ``target`` (default: the first choice)."""
-        return Attribute(self.name, self.source, target if target is not None else (self.choices or ("",))[0])
+        """The attribute towards ``target`` (default: the first choice), through the scale's waypoints."""
+        target = target if target is not None else (self.choices or ("",))[0]
+        return Attribute(self.name, self.source, target, via=self.waypoints(target))
+
+
+def with_waypoints(attributes: "list[Attribute] | tuple[Attribute, ...]",
+                   presets: "list[AttributePreset]") -> tuple[Attribute, ...]:
+    """``attributes`` with the waypoints of the preset of the same name and source phrase filled in where an
+    attribute has none (a form rebuilds attributes from text fields, which carry no waypoints)."""
+    by_key = {(p.name, p.source.strip().casefold()): p for p in presets}
+    completed = []
+    for attribute in attributes:
+        preset = by_key.get((attribute.name, attribute.source.strip().casefold()))
+        if preset is not None and not attribute.via and not attribute.full_prompt:
+            attribute = Attribute(attribute.name, attribute.source, attribute.target, via=preset.waypoints(attribute.target))
+        completed.append(attribute)
+    return tuple(completed)

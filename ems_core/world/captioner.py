@@ -76,6 +76,8 @@ class WorldCaptioner(OracleCaptioner):
             return []
 
 
+ORDERED_SLOTS = ("size", "x", "y")  # their words are in order (small < medium < large...): a slider passes between
+
 _SLOTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # (UI attribute name, parse_caption key, the words of that slot)
     ("size", "size", tuple(SIZE_BANDS)),
@@ -112,5 +114,6 @@ def attribute_presets(caption: str) -> list[AttributePreset]:
             raise ValueError(f"cannot locate the {name} word {words[key]!r} in caption {caption!r}")
         template = "{} background" if key == "background" else "{}"
         choices = tuple(template.format(word) for word in vocabulary if word != words[key])
-        presets.append(AttributePreset(name, match.group(0), choices))
+        scale = vocabulary if key in ORDERED_SLOTS else ()  # size and position: ordered words, waypoints between
+        presets.append(AttributePreset(name, match.group(0), choices, scale))
     return presets

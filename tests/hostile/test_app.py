@@ -96,6 +96,8 @@ def test_big_hostile_recipes_are_refused_in_one_line(studio, workspace, big_corp
     ("seed", 2**70, "seed must be an integer in"),
     ("guidance", float("nan"), "guidance must be a finite number"),
     ("start_time", "abc", "could not convert"),
+    ("sampler", "ddim", "sampler must be one of difference, inversion"),
+    ("sampler", None, "sampler must be one of"),
 ])
 def test_hostile_settings_from_an_api_client_are_one_warning(studio, red_circle, setting, value, message):
     """Values a client sends to the page's render endpoint, bypassing the sliders' ranges."""
@@ -105,7 +107,7 @@ def test_hostile_settings_from_an_api_client_are_one_warning(studio, red_circle,
     opened = studio.open_image(red_circle)
     values = {form.workspace: opened.workspace, form.row_count: 1, form.prompt: CAPTION,
               form.seed: 0, form.steps: 4, form.refine_iters: 0, form.start_time: 0.8, form.guidance: 2.0,
-              form.live_preview: True}
+              form.live_preview: True, form.sampler: "difference", form.calibrated: True}
     row = form.rows[0]
     values.update({row.name: "colour", row.source: "red", row.target: "blue", row.whole_prompt: False,
                    row.degree: 0.5})
@@ -116,7 +118,7 @@ def test_hostile_settings_from_an_api_client_are_one_warning(studio, red_circle,
     assert good[form.workspace] is opened.workspace and opened.workspace.latest_move is not None
     moves = opened.workspace.latest_move
     component = {"steps": form.steps, "refine_iters": form.refine_iters, "seed": form.seed,
-                 "guidance": form.guidance, "start_time": form.start_time}[setting]
+                 "guidance": form.guidance, "start_time": form.start_time, "sampler": form.sampler}[setting]
     with pytest.warns(UserWarning, match=message):
         result = on_render({**values, component: value}, None)
     assert result and all(update == gr.skip() for update in result.values())  # every output left as it was

@@ -370,3 +370,12 @@ def test_calibrated_sliders_map_moves_and_sweeps_and_can_be_turned_off(studio, r
     assert [r.degrees["colour"] for r in frames] == [0.0, calibration.degree(0.5), 1.0, 1.5]
     frames = workspace.sweep(plain, "colour", [0.0, 0.5])
     assert [r.degrees["colour"] for r in frames] == [0.0, 0.5]
+
+
+def test_an_ordered_slider_gets_its_waypoints_from_the_presets(studio, red_circle):
+    opened = studio.open_image(red_circle)  # "a large red circle ...": size is an ordered slider
+    request = EditRequest(CAPTION, (Attribute("size", "large", "small"),), {"size": 0.5},
+                          studio.default_config().with_(**FAST), calibrated=False)
+    studio.render(opened.workspace, request)
+    assert opened.workspace.full.attributes["size"].via == ("medium",)
+    assert opened.workspace.recipe().attributes[0].via == ("medium",)

@@ -202,9 +202,12 @@ def test_attribute_presets_structure():
     by_name = {p.name: p for p in presets}
     assert by_name["colour"] == AttributePreset("colour", "red", tuple(c for c in COLOURS if c != "red"))
     assert by_name["shape"].choices == ("square", "triangle", "star")
-    assert by_name["size"] == AttributePreset("size", "large", ("small", "medium"))
-    assert by_name["horizontal"] == AttributePreset("horizontal", "left", ("center", "right"))
-    assert by_name["vertical"] == AttributePreset("vertical", "top", ("middle", "bottom"))
+    assert by_name["size"] == AttributePreset("size", "large", ("small", "medium"), ("small", "medium", "large"))
+    assert by_name["horizontal"] == AttributePreset("horizontal", "left", ("center", "right"), ("left", "center", "right"))
+    assert by_name["vertical"] == AttributePreset("vertical", "top", ("middle", "bottom"), ("top", "middle", "bottom"))
+    # an ordered slider passes through the words between: top -> bottom via middle, large -> small via medium
+    assert by_name["vertical"].attribute("bottom").via == ("middle",) and by_name["vertical"].attribute("middle").via == ()
+    assert by_name["size"].attribute("small").via == ("medium",) and by_name["colour"].attribute("blue").via == ()
     assert by_name["background"] == AttributePreset("background", "white background",
                                                     ("black background", "gray background", "brown background"))
 
