@@ -54,30 +54,35 @@ def _background(hue: str, lightness: str) -> str:
     return {"dark": "dark ", "medium": "", "light": "light "}[lightness] + f"{hue} background"
 
 
-def _slots(words: dict[str, str]) -> list[tuple[str, str, list[str]]]:
-    """(name, source phrase as generated, target phrases) per editable attribute of a words dict."""
+def _slots(words: dict[str, str]) -> list[tuple[str, str, list[str], list[str]]]:
+    """(name, source phrase as generated, target phrases, the ordered scale or []) per editable attribute of a
+    words dict. Ordered attributes (smile, eyes, age, hair lightness and length, glasses, face width, skin,
+    background lightness) list every phrase in order, so a slider passes through the ones between; hues are
+    circular and have no scale."""
     hair = _hair_word(words["hair_hue"], words["hair_lightness"])
     length = words["hair_length"]
     face_article = {"oval": "an"}.get(words["face_width"], "a")
+
+    def ordered(name: str, phrases: list[str], source: str) -> tuple[str, str, list[str], list[str]]:
+        return name, source, [p for p in phrases if p != source], phrases
+
+    lightness = [f"{_hair_word(words['hair_hue'], w)} hair" for w in HAIR_LIGHTNESS_BANDS]
+    background = _background(words["background_hue"], words["background_lightness"])
     return [
-        ("smile", SMILE_PHRASES[words["smile"]], [p for w, p in SMILE_PHRASES.items() if w != words["smile"]]),
-        ("eyes", EYES_PHRASES[words["eyes"]], [p for w, p in EYES_PHRASES.items() if w != words["eyes"]]),
-        ("age", AGE_PHRASES[words["age"]], [p for w, p in AGE_PHRASES.items() if w != words["age"]]),
-        ("hair colour", f"{hair} hair",
-         [f"{w} hair" for w in HAIR_COLOUR_WORDS.values() if w != hair]),
-        ("hair lightness", f"{hair} hair",
-         [f"{_hair_word(words['hair_hue'], w)} hair" for w in HAIR_LIGHTNESS_BANDS if w != words["hair_lightness"]]),
-        ("hair length", f"{length} {hair} hair", [f"{w} {hair} hair" for w in HAIR_LENGTH_BANDS if w != length]),
-        ("glasses", GLASSES_PHRASES[words["glasses"]],
-         [p for w, p in GLASSES_PHRASES.items() if w != words["glasses"]]),
-        ("face width", f"{face_article} {words['face_width']} face",
-         [f"{'an' if w == 'oval' else 'a'} {w} face" for w in FACE_WIDTH_BANDS if w != words["face_width"]]),
-        ("skin", f"{words['skin']} skin", [f"{w} skin" for w in SKIN_BANDS if w != words["skin"]]),
-        ("background", _background(words["background_hue"], words["background_lightness"]),
-         [_background(w, words["background_lightness"]) for w in BACKGROUND_HUE_BANDS if w != words["background_hue"]]),
-        ("background lightness", _background(words["background_hue"], words["background_lightness"]),
-         [_background(words["background_hue"], w) for w in ("dark", "medium", "light")
-          if w != words["background_lightness"]]),
+        ordered("smile", list(SMILE_PHRASES.values()), SMILE_PHRASES[words["smile"]]),
+        ordered("eyes", list(EYES_PHRASES.values()), EYES_PHRASES[words["eyes"]]),
+        ordered("age", list(AGE_PHRASES.values()), AGE_PHRASES[words["age"]]),
+        ("hair colour", f"{hair} hair", [f"{w} hair" for w in HAIR_COLOUR_WORDS.values() if w != hair], []),
+        ordered("hair lightness", lightness, f"{hair} hair"),
+        ordered("hair length", [f"{w} {hair} hair" for w in HAIR_LENGTH_BANDS], f"{length} {hair} hair"),
+        ordered("glasses", list(GLASSES_PHRASES.values()), GLASSES_PHRASES[words["glasses"]]),
+        ordered("face width", [f"{'an' if w == 'oval' else 'a'} {w} face" for w in FACE_WIDTH_BANDS],
+                f"{face_article} {words['face_width']} face"),
+        ordered("skin", [f"{w} skin" for w in SKIN_BANDS], f"{words['skin']} skin"),
+        ("background", background,
+         [_background(w, words["background_lightness"]) for w in BACKGROUND_HUE_BANDS if w != words["background_hue"]], []),
+        ordered("background lightness", [_background(words["background_hue"], w) for w in ("dark", "medium", "light")],
+                background),
     ]
 
 
@@ -108,10 +113,10 @@ def attribute_presets(caption: str) -> list[AttributePreset]:
     """
     words = parse_caption(caption)
     presets = []
-    for name, phrase, choices in _slots(words):
+    for name, phrase, choices, scale in _slots(words):
         pattern = r"(?<![\w-])" + r"\s+".join(re.escape(token) for token in phrase.split()) + r"(?![\w-])"
         matches = list(re.finditer(pattern, caption, flags=re.IGNORECASE))
         if len(matches) != 1:  # parse_caption found the words, so only odd spacing/punctuation can get here
             raise ValueError(f"cannot locate the {name} phrase {phrase!r} once in caption {caption!r}")
-        presets.append((matches[0].start(), AttributePreset(name, matches[0].group(0), tuple(choices))))
+        presets.append((matches[0].start(), AttributePreset(name, matches[0].group(0), tuple(choices), tuple(scale))))
     return [preset for _, preset in sorted(presets, key=lambda item: item[0])]

@@ -215,7 +215,11 @@ def test_attribute_presets_choices_and_rejections():
     caption = ("a portrait of a young person with short black hair and pale skin, smiling, with open eyes, "
                "without glasses, with a narrow face, on a light blue background")
     presets = {p.name: p for p in attribute_presets(caption)}
-    assert presets["hair lightness"] == AttributePreset("hair lightness", "black hair", ("brown hair", "blonde hair"))
+    assert presets["hair lightness"] == AttributePreset("hair lightness", "black hair", ("brown hair", "blonde hair"),
+                                                        ("black hair", "brown hair", "blonde hair"))
+    # ordered attributes pass through the phrases between; hues are circular and have no scale
+    assert presets["hair lightness"].attribute("blonde hair").via == ("brown hair",)
+    assert presets["hair colour"].scale == ()
     assert presets["age"].choices == ("a middle-aged person", "an old person")
     assert presets["background lightness"].choices == ("dark blue background", "blue background")
     assert presets["smile"].source == "smiling" and "slightly smiling" in presets["smile"].choices
