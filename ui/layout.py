@@ -27,7 +27,13 @@ from .errors import Stopped, log, user_errors
 from .studio import MAX_ROWS, Opened, Rendered, Rows, Studio, SweepRequest
 from .workspace import EditRequest, Workspace
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"  # the shapes world's; the default
+
+
+def examples_dir(info) -> Path:
+    """The example images that suit the loaded model (a bundled world names its own), else the shapes'."""
+    folder = Path(info.extras.get("examples", EXAMPLES_DIR))
+    return folder if folder.is_dir() and any(folder.glob("*.png")) else EXAMPLES_DIR
 STATE_TTL_S = 3600  # per-user state is dropped an hour after its last update (at once when the tab closes)
 REQUEST_BUDGET_S = 120.0  # no request holds the model's queue longer than this
 SESSION_CAPACITY = 1000  # gradio keeps ~160 KB of page state per browser session it has seen, up to this many
@@ -257,8 +263,8 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                                             height=150, sources=["upload", "clipboard"], elem_id="source-image",
                                             scale=2, min_width=160)
                     examples = gr.Examples(
-                        examples=[[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.png"))], inputs=[source_image],
-                        cache_examples=False, label="Example scenes", elem_id="examples", examples_per_page=6)
+                        examples=[[str(p)] for p in sorted(examples_dir(info).glob("*.png"))], inputs=[source_image],
+                        cache_examples=False, label="Examples", elem_id="examples", examples_per_page=6)
                 prompt = gr.Textbox(label="Source prompt", elem_id="prompt",
                                     info="Filled in by the model's captioner; edit it freely.")
                 rows = [RowWidgets.build(i) for i in range(MAX_ROWS)]

@@ -51,7 +51,8 @@ class WorldBackend(Backend):
         # 8 evaluations a slider move, measured against the old 32-evaluation default in docs/method.md.
         self.info = BackendInfo(name=name, family="world", image_size=self.world.image_size, default_steps=20,
                                 default_guidance=4.0, edit_config=WORLD_EDIT_CONFIG,
-                                notes=f"bundled {self.world.name}-world MMDiT")
+                                notes=f"bundled {self.world.name}-world MMDiT",
+                                extras={"examples": str(self.world.examples_dir)})
 
     def encode_prompt(self, prompts: list[str]) -> PromptEmbedding:
         ids = self.tokenizer(prompts).to(self.device)  # (B, L)

@@ -45,11 +45,16 @@ class WorldSpec:
     backend_name: str  # the registered backend that loads the bundled weights
     model_folder: str  # the bundled weights' folder under assets/
     run_dir: str  # the training command's default run folder
+    examples_folder: str = "examples"  # example images the app offers for this world, under assets/
 
     @property
     def model_dir(self) -> Path:
         """Where the bundled weights of this world live (``assets/<model_folder>``)."""
         return ASSETS_DIR / self.model_folder
+
+    @property
+    def examples_dir(self) -> Path:
+        return ASSETS_DIR / self.examples_folder
 
     @property
     def training_commands(self) -> str:
@@ -103,7 +108,8 @@ def _portraits() -> WorldSpec:
     return WorldSpec(name="portraits", image_size=IMAGE_SIZE, vocabulary=VOCABULARY,
                      max_caption_words=_longest_portrait_caption(), sample=sample, measure=measure,
                      agreement=agreement, attributes=ATTRIBUTES, captioner=PortraitCaptioner,
-                     backend_name="world-portraits", model_folder="world-portraits", run_dir="runs/portraits")
+                     backend_name="world-portraits", model_folder="world-portraits", run_dir="runs/portraits",
+                     examples_folder="examples-portraits")
 
 
 _BUILDERS: dict[str, Callable[[], WorldSpec]] = {"shapes": _shapes, "portraits": _portraits}

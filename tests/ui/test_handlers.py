@@ -379,3 +379,14 @@ def test_an_ordered_slider_gets_its_waypoints_from_the_presets(studio, red_circl
     studio.render(opened.workspace, request)
     assert opened.workspace.full.attributes["size"].via == ("medium",)
     assert opened.workspace.recipe().attributes[0].via == ("medium",)
+
+
+def test_each_bundled_world_offers_its_own_examples():
+    from ems_core.backends import load_backend
+    from ui.layout import EXAMPLES_DIR, examples_dir
+
+    portraits = examples_dir(load_backend("tiny-random-portraits").info)
+    assert portraits.name == "examples-portraits" and len(list(portraits.glob("*.png"))) == 6
+    assert examples_dir(load_backend("tiny-random-world").info) == EXAMPLES_DIR
+    with Image.open(next(portraits.glob("*.png"))) as image:
+        assert image.size == (128, 128)
