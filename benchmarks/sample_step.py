@@ -1,0 +1,106 @@
+"""The Sample step's variants on the quality suite: which sampler, guidance, schedule and noise seed.
+
+Every variant is a difference sampler (ems_core/sampling/difference.py) on the same seeded world cases as
+``bench quality`` (240 singles, 48 of them sweeps, 36 pairs, seed 11), scored by the same oracle code:
+
+- ``diff-S-T-G[-sN]``: S-step schedule cut at t0 = T, the same guidance G on both sides (degree 0 is exact),
+  noise seed N (default 0): the editor's sampler;
+- ``diff-S-T-Gs/Gt[-sN]``: unequal guidance, source Gs and target Gt (FlowEdit's published form: with S=10,
+  T=0.8, 1.5/3 it is FlowEdit with this benchmark's settings);
+- ``cond-S-T-xK[-sN]``: conditional velocities only, the difference scaled by K (one evaluation a step).
+
+    python benchmarks/sample_step.py --variants diff-5-0.8-2,diff-5-0.8-2-s1,diff-10-0.8-1.5/3 --out benchmarks/results/sample_step.json
+
+Prints one line per variant (hit / kept / both on the singles, pairs, rho, degree-0 PSNR, SDE, evaluations a
+move) and appends them to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+import torch
+
+from ems_core import load_backend
+from ems_core.bench.quality import QualityMethod, aggregate, run_quality, world_suite
+from ems_core.embeddings import PromptEmbedding
+from ems_core.images import pil_to_tensor, tensor_to_pil
+from ems_core.manipulate import manipulate_paths
+from ems_core.sampling import difference_sample, guided_velocity, source_path, tail_schedule
+
+PATTERN = re.compile(r"^(diff|cond)-(\d+)-([\d.]+)-(?:x)?([\d.]+)(?:/([\d.]+))?(?:-s(\d+))?$")
+
+
+def scaled(velocity, factor: float):
+    return lambda z, t: factor * velocity(z, t)
+
+
+def variant(name: str, backend) -> tuple[QualityMethod, int]:
+    """The method a variant name describes and its evaluations a move."""
+    match = PATTERN.match(name)
+    if match is None:
+        raise SystemExit(f"bad variant {name!r} (e.g. diff-5-0.8-2, diff-10-0.8-1.5/3-s1, cond-10-0.8-x1.5)")
+    kind, steps, start, first, second, seed = match.groups()
+    steps, start, seed = int(steps), float(start), int(seed or 0)
+    g_source = float(first)
+    g_target = float(second) if second else g_source
+
+    def edit(backend, case):
+        x = backend.encode_image(pil_to_tensor(case.image).to(backend.device))
+        source, uncond = backend.encode_prompt([case.prompt]), backend.encode_prompt([""])
+        paths = [[backend.encode_prompt([p]) for p in a.path_prompts(case.prompt)] for a in case.attributes]
+        edits = PromptEmbedding.cat([manipulate_paths(source, paths, [d] * len(paths)) for d in case.degrees])
+        times = tail_schedule(backend.sigmas(steps), start)
+        generator = torch.Generator().manual_seed(seed)
+        if kind == "cond":
+            source_v, target_v = (scaled(guided_velocity(backend, e), g_source) for e in (source, edits))
+        else:
+            source_v = guided_velocity(backend, source, uncond, g_source)
+            target_v = guided_velocity(backend, edits, uncond, g_target)
+        path = source_path(source_v, x, times, generator)
+        return tensor_to_pil(backend.decode_latent(difference_sample(target_v, x, path, len(case.degrees))))
+
+    per_step = 1 if kind == "cond" or g_target == 1.0 else 2
+    moves = (len(tail_schedule(backend.sigmas(steps), start)) - 1) * per_step
+    return QualityMethod(name, kind, name, edit, lambda b, c: (0, 0)), moves
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", required=True, help="comma-separated names (see the module docstring)")
+    parser.add_argument("--cases", type=int, default=240)
+    parser.add_argument("--sweeps", type=int, default=8)
+    parser.add_argument("--pairs", type=int, default=36)
+    parser.add_argument("--seed", type=int, default=11, help="of the cases (bench quality's)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    backend = load_backend("world")
+    cases = world_suite(args.cases, args.sweeps, args.pairs, args.seed, backend.info.image_size)
+    rows = []
+    for name in args.variants.split(","):
+        method, nfe_move = variant(name, backend)
+        started = time.perf_counter()
+        summary = aggregate(run_quality(backend, cases, [method]).records, {})[name]
+        row = {"variant": name, "cases": len(cases), "nfe_per_move": nfe_move,
+               **{k: summary[k] for k in ("target_hit", "preservation", "both", "rho_size", "rho_position",
+                                          "psnr_degree0", "sde")},
+               "pairs_both": summary["pairs"]["both"] if summary["pairs"] else None,
+               "both_by_attribute": {k: v["both"] for k, v in summary["by_attribute"].items()},
+               "wall_s": round(time.perf_counter() - started, 1)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    if args.out:
+        out = Path(args.out)
+        previous = json.loads(out.read_text())["rows"] if out.exists() else []
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"command": "python benchmarks/sample_step.py", "rows": previous + rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
