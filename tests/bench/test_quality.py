@@ -136,3 +136,17 @@ def test_bad_quality_flags_fail_before_loading_a_model(capsys, flags, message):
     assert main(["bench", "quality", "--model", "no-such-model", "--out-dir", "", *flags]) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
+
+
+def test_the_report_checks_the_default_against_its_bars():
+    from ems_core.bench.quality_report import targets_table
+
+    summary = {"ours": {"target_hit": 0.96, "both": 0.97, "rho_size": 1.0, "rho_position": 0.94, "psnr_degree0": 33.99,
+                        "overall": {"kept": {"shape": 0.99, "colour": 0.93}}},
+               "flowedit": {"both": 0.98}, "regenerate": {"both": 0.9}}
+    rows = {line.split(" | ")[0].strip("| "): line for line in targets_table(summary)[2:]}
+    assert rows["target hit (single edits)"].endswith("| yes |")
+    assert "0.930" in rows["every other attribute kept, worst one"] and rows["every other attribute kept, worst one"].endswith("**no** |")
+    assert rows["rho, position sweeps"].endswith("**no** |") and "33.99" in rows["degree-0 PSNR (dB)"]
+    assert rows["both, against flowedit"].endswith("**no** |") and rows["both, against regenerate"].endswith("| yes |")
+    assert targets_table({"flowedit": {"both": 1.0}}) == []
