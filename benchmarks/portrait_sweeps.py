@@ -15,7 +15,8 @@ raw degree). Per attribute:
 - nuisance drift, the worst over the sweep against the source render's own reading: head x / y (px), tilt
   (degrees), background signature distance (``background_distance``: about 0.005 for the same texture).
 
-    python benchmarks/portrait_sweeps.py --model world-portraits --portraits 20 --out benchmarks/results/portrait_sweeps.json
+    python benchmarks/portrait_sweeps.py --model world-portraits --portraits 20 --out benchmarks/results/portrait_sweeps.json \
+        --strip docs/figures/smile-slider.png
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 
 from ems_core import EditSession, load_backend
+from ems_core.images import horizontal_strip
 from ems_core.metrics import spearman
 from ems_core.portraits.captioner import attribute_presets
 from ems_core.portraits.oracle import background_distance, measure
@@ -56,7 +58,8 @@ def sweep(backend, portrait, name: str, calibrated: bool) -> dict:
     session = EditSession(backend, image, prompt=prompt)
     session.configure(prompt, [preset.attribute(target)])
     degrees = [session.calibrated_degrees({name: s})[name] if calibrated else s for s in SLIDER]
-    readings = [measure(r.image) for r in session.render_batch([{name: d} for d in degrees])]
+    results = session.render_batch([{name: d} for d in degrees])
+    readings = [measure(r.image) for r in results]
     source = measure(image)
     key = SWEPT[name]
     values = [getattr(m, key) for m in readings]
@@ -74,6 +77,7 @@ def sweep(backend, portrait, name: str, calibrated: bool) -> dict:
         "tilt": max((abs(m.tilt - source.tilt) for m in found), default=float("nan")),
         "background": max(background_distance(m, source) for m in readings),
         "values": [round(float(v), 3) for v in values], "target": target,
+        "images": [r.image for r in results],  # dropped before writing JSON
     }
 
 
@@ -86,6 +90,7 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true", help="raw degrees instead of calibrated sliders")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
+    parser.add_argument("--strip", help="save the first portrait's sweep of the first attribute (slider 0, .1, ..., 1) as a PNG strip")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     backend = load_backend(args.model)
@@ -108,6 +113,11 @@ def main() -> None:
             **{f"{k}_drift_median": round(float(np.nanmedian([s[k] for s in sweeps])), 3)
                for k in ("head_x", "head_y", "tilt", "background")},
         }
+        if args.strip and name == names[0]:
+            Path(args.strip).parent.mkdir(parents=True, exist_ok=True)
+            horizontal_strip(sweeps[0]["images"]).save(args.strip, optimize=True)
+        for s in sweeps:
+            s.pop("images")
         report[name] = {"summary": summary, "sweeps": sweeps}
         print(json.dumps({name: summary}), flush=True)
     if args.out:
