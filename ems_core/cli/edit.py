@@ -6,7 +6,7 @@ import argparse
 import time
 
 from ..config import DEGREE_RANGE, MAX_ATTRIBUTES, MAX_SWEEP, SAMPLERS
-from ..extract import Attribute
+from ..extract import Attribute, with_waypoints
 from ..manipulate import check_degree
 from .common import add_model_arguments, check_model_arguments, check_output_path, check_prompt, load_model
 
@@ -47,6 +47,16 @@ def parse_degrees(text: str) -> list[float]:
     return values
 
 
+def _presets(captioner, prompt: str) -> list:
+    """The captioner's attribute presets of ``prompt`` (their scales give waypoints); none if it cannot read it."""
+    if captioner is None:
+        return []
+    try:
+        return captioner.attribute_presets(prompt)
+    except ValueError:
+        return []
+
+
 def add_edit_parser(subparsers: argparse._SubParsersAction) -> None:
     edit = subparsers.add_parser("edit", help="edit attributes of an image")
     edit.add_argument("--image", required=True)
@@ -54,6 +64,8 @@ def add_edit_parser(subparsers: argparse._SubParsersAction) -> None:
     edit.add_argument("--prompt", help="source prompt (default: the model's captioner)")
     edit.add_argument("--captioner", help="transformers image-to-text model id or folder")
     edit.add_argument("--degrees", help="sweep of the single edit, e.g. 0,0.25,0.5,0.75,1")
+    edit.add_argument("--calibrated", action="store_true",
+                      help="read degrees as calibrated slider positions, as the app does (docs/method.md)")
     edit.add_argument("--sampler", choices=SAMPLERS, default=None,
                       help="the Sample step (default: the model's edit settings; docs/method.md)")
     edit.add_argument("--start-time", type=float, default=None, help="where the edit starts, t0 in (0, 1]")
@@ -88,6 +100,8 @@ def run_edit(args: argparse.Namespace) -> dict:
     if degrees is None and any(degree is None for _, degree in parsed):
         raise ValueError("every --edit needs a degree (\"SRC->TGT=DEGREE\") unless --degrees is given")
     check_model_arguments(args, ("seed", "steps", "guidance", "start_time", "refine_iters"))
+    if args.method != "ems" and args.calibrated:
+        raise ValueError(f"--calibrated maps EMS degrees; --method {args.method} scales a latent direction's strength")
     if args.method != "ems" and args.refine_iters:
         raise ValueError(f"--refine-iters refines EMS edits only; --method {args.method} samples a latent direction")
     changes = {k: v for k, v in {"steps": args.steps, "guidance": args.guidance, "seed": args.seed,
@@ -104,11 +118,14 @@ def run_edit(args: argparse.Namespace) -> dict:
     captioner = None if args.prompt else default_captioner(backend, args.captioner)
     started = time.perf_counter()
     session = EditSession(backend, image, prompt=args.prompt, captioner=captioner, config=config)
-    session.configure(session.source_prompt, attributes)
+    session.configure(session.source_prompt, list(with_waypoints(attributes, _presets(captioner or
+                                                                                       default_captioner(backend), session.source_prompt))))
     targets = {a.name: session.target_prompt(a.name) for a in attributes}
     caption_ms = (time.perf_counter() - started) * 1000
     degree_sets = [{a.name: degree for a, degree in parsed}] if degrees is None else \
         [{attributes[0].name: d} for d in degrees]
+    if args.calibrated:
+        degree_sets = [session.calibrated_degrees(d) for d in degree_sets]
     directions = None
     if args.method != "ems":
         from .directions import render_with_directions
@@ -135,7 +152,9 @@ def run_edit(args: argparse.Namespace) -> dict:
         "model": backend.info.name,
         "source_prompt": session.source_prompt,
         "target_prompts": targets,
-        "edits": [{"name": a.name, "source": a.source, "target": a.target, "degree": degree} for a, degree in parsed],
+        "edits": [{"name": a.name, "source": a.source, "target": a.target, "degree": degree,
+                   "via": list(session.attributes[a.name].via)} for a, degree in parsed],
+        "rendered_degrees": [r.degrees for r in results],
         "degrees": degrees,
         "nfe": results[0].nfe,
         "prepare_nfe": results[0].prepare_nfe,

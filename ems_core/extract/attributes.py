@@ -92,12 +92,17 @@ class AttributePreset:
 
 def with_waypoints(attributes: "list[Attribute] | tuple[Attribute, ...]",
                    presets: "list[AttributePreset]") -> tuple[Attribute, ...]:
-    """``attributes`` with the waypoints of the preset of the same name and source phrase filled in where an
-    attribute has none (a form rebuilds attributes from text fields, which carry no waypoints)."""
-    by_key = {(p.name, p.source.strip().casefold()): p for p in presets}
+    """``attributes`` with waypoints filled in where an attribute has none (a form or a command line builds
+    attributes from text, which carries no waypoints): from the preset with the same source phrase whose scale
+    holds the target, the one of the same name if several do (portraits' hair colour and hair lightness share
+    "black hair")."""
     completed = []
     for attribute in attributes:
-        preset = by_key.get((attribute.name, attribute.source.strip().casefold()))
+        source, target = attribute.source.strip().casefold(), attribute.target.strip().casefold()
+        candidates = [p for p in presets if p.source.strip().casefold() == source
+                      and target in (phrase.casefold() for phrase in p.scale)]
+        named = [p for p in candidates if p.name == attribute.name]
+        preset = named[0] if named else (candidates[0] if len(candidates) == 1 else None)
         if preset is not None and not attribute.via and not attribute.full_prompt:
             attribute = Attribute(attribute.name, attribute.source, attribute.target, via=preset.waypoints(attribute.target))
         completed.append(attribute)

@@ -46,6 +46,19 @@ def test_sweep_writes_one_file_per_degree_and_a_strip(capsys, scene_file, tmp_pa
     assert report["source_prompt"]  # from the world captioner
 
 
+def test_edit_fills_waypoints_and_maps_calibrated_sliders(capsys, tmp_path):
+    out = tmp_path / "e.png"
+    argv = ["edit", "--model", "tiny-random-world", "--image", "assets/examples/red-circle.png",
+            "--prompt", "a large red circle at the middle center on a white background", "--edit", "large->small=0.5",
+            "--steps", "4", "--out", str(out), "--json"]
+    plain = run_json(capsys, argv)
+    assert plain["edits"][0]["via"] == ["medium"] and plain["rendered_degrees"] == [{"edit1": 0.5}]
+    calibrated = run_json(capsys, argv + ["--calibrated"])
+    assert calibrated["rendered_degrees"][0]["edit1"] != 0.5
+    assert main(argv + ["--calibrated", "--method", "tloco"]) == 2
+    assert "--calibrated maps EMS degrees" in capsys.readouterr().err
+
+
 def test_generate(capsys, tmp_path):
     out = tmp_path / "g.png"
     report = run_json(capsys, ["generate", "--model", "tiny-random-world", "--prompt", "a red circle",
