@@ -201,7 +201,15 @@ class EditSession:
     def _source_key(self, config: EditConfig) -> _SourceKey:
         config, steps, guidance = self.resolved(config)
         detail = config.seed if config.sampler == "difference" else config.inversion_fixed_point
-        return _SourceKey(config.sampler, self._source_prompt, steps, config.start_time, guidance, detail)
+        return _SourceKey(config.sampler, self._source_prompt, steps, config.start_time,
+                          self._source_guidance(config, guidance), detail)
+
+    @staticmethod
+    def _source_guidance(config: EditConfig, guidance: float) -> float:
+        """The source side's guidance: the difference sampler may use its own (``source_guidance``)."""
+        if config.sampler == "difference" and config.source_guidance is not None:
+            return config.source_guidance
+        return guidance
 
     def prepare(self, config: EditConfig | None = None, progress: Progress | None = None) -> bool:
         """Compute whatever the next render needs and is not cached (source latent, embeddings, the source
@@ -226,7 +234,8 @@ class EditSession:
                 self._prepared.move_to_end(key)
             else:
                 counted = CountingBackend(self.backend)
-                velocity = guided_velocity(counted, self._embedding(self._source_prompt), self._embedding(""), guidance)
+                velocity = guided_velocity(counted, self._embedding(self._source_prompt), self._embedding(""),
+                                           self._source_guidance(config, guidance))
                 times = tail_schedule(self.backend.sigmas(steps), config.start_time)
                 if config.sampler == "difference":
                     callback = (lambda i, n: progress(i / n, "following the source path")) if progress else None

@@ -238,3 +238,18 @@ def test_a_waypoint_is_rendered_exactly_at_its_degree(tiny_world, scene_image):
     straight.configure(prompt, [Attribute("size", "large", "small")])
     assert not torch.equal(halfway.latent, straight.render({"size": 0.5}).latent)
     assert torch.equal(session.render({"size": 1.0}).latent, straight.render({"size": 1.0}).latent)
+
+
+def test_a_source_guidance_of_its_own_changes_the_source_path_only(tiny_world, scene_image):
+    same = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=FAST.with_(refine_iters=0))
+    same.set_attribute("colour", "red", "blue")
+    explicit = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT,
+                           config=FAST.with_(refine_iters=0, source_guidance=2.0))  # = guidance: the same edit
+    explicit.set_attribute("colour", "red", "blue")
+    assert torch.equal(same.render({"colour": 0.7}).latent, explicit.render({"colour": 0.7}).latent)
+    unequal = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT,
+                          config=FAST.with_(refine_iters=0, source_guidance=1.5))
+    unequal.set_attribute("colour", "red", "blue")
+    zero = unequal.render({"colour": 0.0})
+    assert not torch.allclose(zero.latent, unequal._latent, atol=1e-4)  # degree 0 is exact only with equal guidance
+    assert zero.nfe == same.edit_nfe()  # the move's cost does not change
