@@ -8,10 +8,11 @@ cache                  key                                                    cl
 source latent z_src    the image                                              a new session (new image)
 prompt embeddings      the prompt text (source, "" and each target)           prompt / attribute change
 source side            difference sampler: (source prompt, steps, start time,  a prompt change; the least
-                       guidance, seed) -> the source path; inversion sampler:  recently used beyond
-                       (source prompt, steps, start time, guidance, iters)     PREPARED_KEPT
-                       -> z_t0
+                       source guidance, seed) -> the source path; inversion    recently used beyond
+                       sampler: (source prompt, steps, start time, guidance,   PREPARED_KEPT
+                       iters) -> z_t0
 rendered moves         (prompts, attributes, settings, every degree)          least recently used first
+calibrations           (source prompt, an attribute's path prompts, settings)  prompt / attribute change
 =====================  =====================================================  ===========================
 
 The source side is what the Sample step (``config.sampler``) needs of the source image whatever the degrees:
@@ -19,7 +20,8 @@ the difference sampler's source path (noisy source latents and their guided velo
 :func:`~ems_core.sampling.source_path`) or the inversion ``z_t0``. A degree change touches nothing cached: it
 re-runs only the manipulation, the target side of the sampling and the short refinement; a degree seen
 before costs nothing (``render`` memoises). A few source sides are kept, so that a live preview's shorter
-schedule and the full render do not evict each other. The session references a shared, read-only backend and never copies it.
+schedule and the full render do not evict each other. The session references a shared, read-only backend
+and never copies it.
 Gradients are off unless a call asks for them (``enable_grad=True``), as in flow_matching's solvers.
 """
 
