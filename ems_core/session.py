@@ -12,7 +12,7 @@ source side            difference sampler: (source prompt, steps, start time,  a
                        sampler: (source prompt, steps, start time, guidance,   PREPARED_KEPT
                        iters) -> z_t0
 rendered moves         (prompts, attributes, settings, every degree)          least recently used first
-calibrations           (source prompt, an attribute's path prompts, settings)  prompt / attribute change
+calibrations           (source prompt, an attribute's path prompts, settings)  never (a few numbers each)
 =====================  =====================================================  ===========================
 
 The source side is what the Sample step (``config.sampler``) needs of the source image whatever the degrees:
