@@ -7,7 +7,8 @@ Every variant is a difference sampler (ems_core/sampling/difference.py) on the s
   noise seed N (default 0): the editor's sampler;
 - ``diff-S-T-Gs/Gt[-sN]``: unequal guidance, source Gs and target Gt (FlowEdit's published form: with S=10,
   T=0.8, 1.5/3 it is FlowEdit with this benchmark's settings);
-- ``cond-S-T-xK[-sN]``: conditional velocities only, the difference scaled by K (one evaluation a step).
+- ``cond-S-T-xK[-sN]``: conditional velocities only, the difference scaled by K (one evaluation a step);
+- a ``-fixed`` suffix: one noise draw shared by every step instead of a fresh one each step.
 
     python benchmarks/sample_step.py --variants diff-5-0.8-2,diff-5-0.8-2-s1,diff-10-0.8-1.5/3 --out benchmarks/results/sample_step.json
 
@@ -30,9 +31,9 @@ from ems_core.bench.quality import QualityMethod, aggregate, run_quality, world_
 from ems_core.embeddings import PromptEmbedding
 from ems_core.images import pil_to_tensor, tensor_to_pil
 from ems_core.manipulate import manipulate_paths
-from ems_core.sampling import difference_sample, guided_velocity, source_path, tail_schedule
+from ems_core.sampling import SourcePath, difference_sample, guided_velocity, source_path, tail_schedule
 
-PATTERN = re.compile(r"^(diff|cond)-(\d+)-([\d.]+)-(?:x)?([\d.]+)(?:/([\d.]+))?(?:-s(\d+))?$")
+PATTERN = re.compile(r"^(diff|cond)-(\d+)-([\d.]+)-(?:x)?([\d.]+)(?:/([\d.]+))?(?:-s(\d+))?(-fixed)?$")
 
 
 def scaled(velocity, factor: float):
@@ -44,7 +45,7 @@ def variant(name: str, backend) -> tuple[QualityMethod, int]:
     match = PATTERN.match(name)
     if match is None:
         raise SystemExit(f"bad variant {name!r} (e.g. diff-5-0.8-2, diff-10-0.8-1.5/3-s1, cond-10-0.8-x1.5)")
-    kind, steps, start, first, second, seed = match.groups()
+    kind, steps, start, first, second, seed, fixed = match.groups()
     steps, start, seed = int(steps), float(start), int(seed or 0)
     g_source = float(first)
     g_target = float(second) if second else g_source
@@ -61,7 +62,12 @@ def variant(name: str, backend) -> tuple[QualityMethod, int]:
         else:
             source_v = guided_velocity(backend, source, uncond, g_source)
             target_v = guided_velocity(backend, edits, uncond, g_target)
-        path = source_path(source_v, x, times, generator)
+        if fixed:  # one noise draw for every step: each one-step path from a generator seeded alike
+            parts = [source_path(source_v, x, times[i:i + 2], torch.Generator().manual_seed(seed))
+                     for i in range(len(times) - 1)]
+            path = SourcePath(times, torch.cat([q.noisy for q in parts]), torch.cat([q.velocity for q in parts]))
+        else:
+            path = source_path(source_v, x, times, generator)
         return tensor_to_pil(backend.decode_latent(difference_sample(target_v, x, path, len(case.degrees))))
 
     per_step = 1 if kind == "cond" or g_target == 1.0 else 2
