@@ -23,8 +23,9 @@ import gradio as gr
 from ems_core import DEGREE_RANGE, Attribute, AttributePreset, EditConfig
 from ems_core.config import LIMITS, MAX_SEED, SAMPLERS
 
+from .directions import DIRECTION_RANGE, MAX_DIRECTIONS, METHOD_NAMES
 from .errors import Stopped, log, user_errors
-from .studio import MAX_ROWS, Opened, Rendered, Rows, Studio, SweepRequest
+from .studio import MAX_ROWS, DirectionRow, DirectionsShown, Opened, Rendered, Rows, Studio, SweepRequest
 from .workspace import EditRequest, Workspace
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"  # the shapes world's; the default
@@ -43,17 +44,22 @@ COMPUTE = "model"  # concurrency id shared by every event that runs the model
 # Scenes are 64x64: show them large and without smoothing. (Gradio 6 takes css at launch().)
 # The before/after sliders stack both images in one box of the component's height, so the halves align.
 CSS = """
-#comparison img, #source-image img, #recon img, #sweep-strip img, #sweep-anim img { image-rendering: pixelated; }
+#comparison img, #source-image img, #recon img, #sweep-strip img, #sweep-anim img, #direction-view img,
+.direction-thumb img { image-rendering: pixelated; }
 #source-image img { object-fit: contain; }
-#comparison .slider-wrap, #recon .slider-wrap, #comparison .slider-wrap > .wrap, #recon .slider-wrap > .wrap {
-  height: 100%; }
-#comparison .content, #recon .content { position: relative; height: 100%; }
-#comparison img[data-testid="imageslider-image"], #recon img[data-testid="imageslider-image"] {
+#comparison .slider-wrap, #recon .slider-wrap, #direction-view .slider-wrap, #comparison .slider-wrap > .wrap,
+#recon .slider-wrap > .wrap, #direction-view .slider-wrap > .wrap { height: 100%; }
+#comparison .content, #recon .content, #direction-view .content { position: relative; height: 100%; }
+#comparison img[data-testid="imageslider-image"], #recon img[data-testid="imageslider-image"],
+#direction-view img[data-testid="imageslider-image"] {
   position: absolute; inset: 0; width: 100%; height: 100%; max-height: none !important; object-fit: contain; }
 #stats table { font-size: 0.8em; }
 .attribute-row { padding: 4px; }
 #stats th, #stats td { white-space: nowrap; padding: 2px 8px; }
 """
+
+
+REGION_NAMES = {"none": "whole image", "object": "object", "background": "background"}
 
 
 def skip(outputs) -> dict:
@@ -163,6 +169,37 @@ class RowWidgets:
 
 
 @dataclass
+class DirectionWidgets:
+    """The components of one direction slider: its -1 / +1 thumbnail, the slider, save and remove."""
+
+    group: gr.Group
+    thumbnail: gr.Image
+    strength: gr.Slider
+    save: gr.Button
+    remove: gr.Button
+
+    @classmethod
+    def build(cls, index: int) -> "DirectionWidgets":
+        with gr.Group(visible=False, elem_classes="direction-row") as group:
+            with gr.Row(equal_height=True):
+                thumbnail = gr.Image(show_label=False, type="pil", format="png", interactive=False, height=72, buttons=[],
+                                     scale=1, min_width=120, container=False, elem_classes="direction-thumb",
+                                     elem_id=f"direction{index}-thumb")
+                strength = gr.Slider(*DIRECTION_RANGE, value=0.0, step=0.05, label=f"Direction {index + 1}",
+                                     scale=4, elem_id=f"direction{index}-strength")
+                save = gr.Button("Save", size="sm", scale=0, min_width=60, elem_id=f"direction{index}-save")
+                remove = gr.Button("✕", variant="secondary", size="sm", scale=0, min_width=36,
+                                   elem_id=f"direction{index}-remove")
+        return cls(group, thumbnail, strength, save, remove)
+
+    def show(self, row: DirectionRow | None) -> dict:
+        if row is None:
+            return {self.group: gr.update(visible=False), self.strength: gr.update(value=0.0)}
+        return {self.group: gr.update(visible=True), self.thumbnail: row.thumbnail,
+                self.strength: gr.update(value=row.value, label=row.label)}
+
+
+@dataclass
 class Form:
     """Everything an edit reads: the user's state, the prompt, the rows and the settings."""
 
@@ -181,6 +218,7 @@ class Form:
     live_preview: gr.Checkbox
     sampler: gr.Radio
     calibrated: gr.Checkbox
+    direction_row: gr.Dropdown  # the directions tab's "from attribute row" menu (offers the rows' names)
 
     @property
     def inputs(self) -> set:
@@ -192,7 +230,7 @@ class Form:
     @property
     def row_outputs(self) -> list:
         parts = [c for r in self.rows for c in (r.group, *r.parts)]
-        return [self.row_count, self.add_choice, self.add_button, self.sweep_name, *parts]
+        return [self.row_count, self.add_choice, self.add_button, self.sweep_name, self.direction_row, *parts]
 
     @property
     def settings_outputs(self) -> list:
@@ -228,7 +266,8 @@ class Form:
         updates[self.add_button] = gr.update(interactive=not full,
                                              value=f"At most {MAX_ROWS} attributes" if full else "+ Add attribute")
         names = [a.name for a in rows.attributes]
-        updates[self.sweep_name] = gr.update(choices=names, value=names[0] if names else None)
+        for menu in (self.sweep_name, self.direction_row):
+            updates[menu] = gr.update(choices=names, value=names[0] if names else None)
         return updates
 
     def show_config(self, config: EditConfig, calibrated: bool) -> dict:
@@ -315,6 +354,47 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                                            elem_id="sweep-strip", scale=3, height=300)
                     sweep_anim = gr.Image(label="Animation (GIF, download it)", type="filepath", interactive=False,
                                           elem_id="sweep-anim", scale=1, height=300)
+            with gr.Tab("Latent directions", elem_id="directions-tab"):
+                gr.Markdown(
+                    "Move the image along directions in the model's latent instead of its prompt (LOCO Edit, "
+                    "docs/method.md). **Discover** finds the image's strongest unsupervised directions; **from an "
+                    "attribute** turns a row's text pair into a direction (T-LOCO or HSDS, 1 = a degree of 1); "
+                    "**load** applies a saved direction to this image. Sliders stay when you open another image: "
+                    "that is a transfer. Thumbnails show each direction alone at -1 and +1.")
+                with gr.Row(equal_height=True):
+                    direction_k = gr.Slider(1, MAX_DIRECTIONS, value=3, step=1, label="Directions to find (k)",
+                                            elem_id="direction-k", scale=2)
+                    regions = studio.regions()
+                    direction_region = gr.Radio(
+                        [(REGION_NAMES.get(r, r), r) for r in regions], value="none", label="Region",
+                        elem_id="direction-region", scale=2, visible=len(regions) > 1,
+                        info="where the directions may act (from the bundled world's oracle)")
+                    discover_button = gr.Button("Discover directions", variant="primary", elem_id="discover",
+                                                scale=1)
+                with gr.Row(equal_height=True):
+                    text_row = gr.Dropdown(label="From attribute row", choices=[], allow_custom_value=True,
+                                           elem_id="direction-row", scale=2)
+                    text_method = gr.Radio([(METHOD_NAMES[m], m) for m in ("tloco", "hsds")], value="tloco",
+                                           label="Method", elem_id="direction-method", scale=2)
+                    text_button = gr.Button("Add as a direction", elem_id="add-text-direction", scale=1)
+                with gr.Row(equal_height=True):
+                    direction_upload = gr.UploadButton("Load a direction (.safetensors)", file_types=[".safetensors"],
+                                                       type="filepath", elem_id="load-direction", size="md", scale=2)
+                    library_names = studio.library_names()
+                    library_choice = gr.Dropdown(library_names, value=library_names[0] if library_names else None,
+                                                 label="Server library", elem_id="library-choice", scale=2,
+                                                 visible=bool(library_names))
+                    library_button = gr.Button("Use", elem_id="library-use", scale=1, visible=bool(library_names))
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        direction_rows = [DirectionWidgets.build(i) for i in range(MAX_DIRECTIONS)]
+                        direction_report = gr.Markdown(elem_id="direction-report")
+                    with gr.Column(scale=2):
+                        direction_view = gr.ImageSlider(label="Before / after (directions)", type="pil", format="png",
+                                                        interactive=False, elem_id="direction-view", height=320)
+                        direction_stats = gr.Markdown(elem_id="direction-stats")
+                        direction_file = gr.File(label="The direction file", interactive=False,
+                                                 elem_id="direction-file", visible=False)
             with gr.Tab("Reconstruction check"):
                 recon_button = gr.Button("Reconstruct at degree 0", elem_id="reconstruct")
                 with gr.Row():
@@ -323,9 +403,12 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                     recon_report = gr.Markdown(elem_id="recon-report")
 
         form = Form(workspace, row_count, prompt, rows, add_choice, add_button, sweep_name, seed, steps,
-                    refine_iters, start_time, guidance, live_preview, sampler, calibrated)
+                    refine_iters, start_time, guidance, live_preview, sampler, calibrated, text_row)
         result_outputs = [workspace, comparison, stats]
-        side_outputs = [downloads, sweep_strip, sweep_anim, recon, recon_report]
+        direction_widgets = [c for w in direction_rows for c in (w.group, w.thumbnail, w.strength)]
+        direction_outputs = [workspace, *direction_widgets, direction_report]
+        side_outputs = [downloads, sweep_strip, sweep_anim, recon, recon_report, direction_view,
+                        direction_stats, direction_file, *direction_widgets, direction_report]
         opened_outputs = [*result_outputs, prompt, source_image, *side_outputs, *form.row_outputs]
         stale_outputs = [stats, *(r.degree for r in rows)]
         compute = dict(concurrency_id=COMPUTE, concurrency_limit=1)
@@ -338,19 +421,41 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                 return skip(result_outputs)
             return {workspace: rendered.workspace, comparison: rendered.comparison, stats: rendered.stats}
 
+        def show_directions(shown: DirectionsShown | None) -> dict:
+            rows = shown.rows if shown is not None else []
+            updates = {}
+            for index, widgets in enumerate(direction_rows):
+                updates.update(widgets.show(rows[index] if index < len(rows) else None))
+            if shown is not None:
+                updates[workspace] = shown.workspace
+                updates[direction_report] = shown.report
+            return updates
+
         def show_opened(opened: Opened) -> dict:
             presets = opened.workspace.presets if opened.workspace else []
             shown = opened.workspace.image if opened.workspace else None
+            carried = opened.workspace.directions.sliders if opened.workspace else []
+            rows = [DirectionRow(s.label + ("" if s.found_on(shown) else " · found on another image"), 0.0, None)
+                    for s in carried]
             return {workspace: opened.workspace, prompt: opened.prompt, comparison: opened.comparison,
                     source_image: shown, stats: opened.stats, downloads: gr.update(value=None, visible=False),
-                    sweep_strip: None,
-                    sweep_anim: None, recon: None, recon_report: "", **form.show_rows(opened.rows, presets)}
+                    sweep_strip: None, sweep_anim: None, recon: None, recon_report: "",
+                    direction_view: opened.comparison, direction_stats: "",
+                    direction_file: gr.update(value=None, visible=False),
+                    **show_directions(DirectionsShown(opened.workspace, rows, "")),
+                    **form.show_rows(opened.rows, presets)}
+
+        def direction_values(values: dict) -> list[float]:
+            """The direction sliders in use (as many as the workspace has)."""
+            ws = values[workspace]
+            count = len(ws.directions) if ws is not None else 0
+            return [float(values[w.strength] or 0.0) for w in direction_rows[:count]]
 
         # ----- thin adapters: form values in, component updates out ------------------------------
         @reported(opened_outputs)
         def on_open(image, previous):
-            studio.release(previous)  # a new image: the old one's files go
-            return show_opened(studio.open_image(image))
+            studio.release(previous)  # a new image: the old one's files go (its direction sliders come along)
+            return show_opened(studio.open_image(image, previous))
 
         @reported(result_outputs)
         @user_errors
@@ -403,6 +508,55 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
         def on_save(ws):
             return {downloads: gr.update(value=studio.save_result(ws), visible=True)}
 
+        direction_inputs = form.inputs | {w.strength for w in direction_rows}
+
+        @reported(direction_outputs)
+        @user_errors
+        def on_discover(values: dict, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+            ws, edit = form.read(values)
+            return show_directions(studio.discover_directions(
+                ws, edit, int(values[direction_k]), values[direction_region] or "none", direction_values(values),
+                progress_of(progress, request)))
+
+        @reported(direction_outputs)
+        @user_errors
+        def on_text_direction(values: dict):
+            ws, edit = form.read(values)
+            return show_directions(studio.add_text_direction(ws, edit, values[text_row], values[text_method],
+                                                             values[direction_region] or "none",
+                                                             direction_values(values)))
+
+        @reported(direction_outputs)
+        @user_errors
+        def on_load_direction(values: dict):
+            ws, edit = form.read(values)
+            return show_directions(studio.load_direction(ws, edit, values[direction_upload], direction_values(values)))
+
+        @reported(direction_outputs)
+        @user_errors
+        def on_library_direction(values: dict):
+            ws, edit = form.read(values)
+            return show_directions(studio.use_library_direction(ws, edit, values[library_choice],
+                                                                direction_values(values)))
+
+        @reported(direction_outputs)
+        @user_errors
+        def on_remove_direction(values: dict, index: int):
+            ws, edit = form.read(values)
+            return show_directions(studio.remove_direction(ws, edit, index, direction_values(values)))
+
+        @reported([workspace, direction_view, direction_stats])
+        @user_errors
+        def on_apply_directions(values: dict, request: gr.Request):
+            ws, edit = form.read(values)
+            rendered = studio.apply_directions(ws, edit, direction_values(values), progress_of(None, request))
+            return {workspace: rendered.workspace, direction_view: rendered.comparison,
+                    direction_stats: rendered.stats}
+
+        @reported([direction_file])
+        def on_save_direction(ws, index: int):
+            return {direction_file: gr.update(value=studio.save_direction(ws, index), visible=True)}
+
         restored_outputs = [*opened_outputs, *form.settings_outputs]
 
         @reported(restored_outputs)
@@ -440,6 +594,22 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
         sweep_button.click(on_sweep, form.inputs | {sweep_name, sweep_start, sweep_stop, sweep_frames},
                            [sweep_strip, sweep_anim], **compute)
         recon_button.click(on_reconstruct, form.inputs, [recon, recon_report], **compute)
+        discover_button.click(on_discover, direction_inputs | {direction_k, direction_region}, direction_outputs,
+                              **compute)
+        text_button.click(on_text_direction, direction_inputs | {text_row, text_method, direction_region},
+                          direction_outputs, **compute)
+        direction_upload.upload(on_load_direction, direction_inputs | {direction_upload}, direction_outputs, **compute)
+        library_button.click(on_library_direction, direction_inputs | {library_choice}, direction_outputs, **compute)
+        for index, widgets in enumerate(direction_rows):
+            widgets.strength.release(on_apply_directions, direction_inputs, [workspace, direction_view,
+                                                                             direction_stats],
+                                     show_progress_on=[direction_view], **compute)
+            widgets.strength.input(on_apply_directions, direction_inputs, [workspace, direction_view, direction_stats],
+                                   show_progress="hidden", trigger_mode="always_last", **compute)
+            widgets.remove.click(partial(on_remove_direction, index=index), direction_inputs, direction_outputs,
+                                 **compute)
+            widgets.save.click(partial(on_save_direction, index=index), [workspace], [direction_file],
+                               concurrency_limit=None)
         save_button.click(on_save, [workspace], [downloads], concurrency_limit=None)
         recipe_button.upload(on_recipe, {workspace, recipe_button, live_preview}, restored_outputs, **compute)
         demo.unload(on_close)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ from ems_core import Attribute, AttributePreset, Backend, Captioner, EditConfig,
 from ems_core.images import horizontal_strip, load_image, sanitize_image
 from ems_core.recipe import allow_recipe_text_in_pillow, read_recipe, save_png_with_recipe
 
+from ems_core.directions import DirectionLibrary
+
+from .directions import METHOD_NAMES, regions_for
 from .errors import user_errors
 from .workspace import EditRequest, Move, Workspace
 from .zerogpu import gpu
@@ -63,6 +67,20 @@ class Reconstructed(NamedTuple):
     report: str
 
 
+class DirectionRow(NamedTuple):
+    """What one direction slider shows: its label, its value and its -1 / +1 thumbnail."""
+
+    label: str
+    value: float
+    thumbnail: Image.Image | None
+
+
+class DirectionsShown(NamedTuple):
+    workspace: Workspace
+    rows: list[DirectionRow]
+    report: str
+
+
 class Restored(NamedTuple):
     opened: Opened
     config: EditConfig
@@ -86,18 +104,32 @@ class SweepRequest:
 class Studio:
     """The model, its captioner and the handlers; shared by every user of the process, read-only."""
 
-    def __init__(self, backend: Backend, model: str, captioner: Captioner | None = None):
+    def __init__(self, backend: Backend, model: str, captioner: Captioner | None = None,
+                 library: DirectionLibrary | None = None):
         self.backend, self.model, self.captioner = backend, model, captioner
+        self.library = library  # a server-side folder of directions users may apply (read only)
         self.scratch = Path(tempfile.mkdtemp(prefix="ems-studio-"))  # one folder per workspace inside
         atexit.register(shutil.rmtree, self.scratch, True)
 
     @classmethod
     def load(cls, model: str = "world", device: str = "cpu", dtype: str | None = None, cpu_offload: bool = False,
-             captioner_model: str | None = None) -> "Studio":
-        """Load the model once for the process (the bundled ``world`` needs no download)."""
+             captioner_model: str | None = None, directions: str | Path | None = None) -> "Studio":
+        """Load the model once for the process (the bundled ``world`` needs no download); ``directions`` is a
+        folder of saved directions the page offers (read only)."""
         backend = load_backend(model, device=device, dtype=dtype, cpu_offload=cpu_offload)
         allow_recipe_text_in_pillow()  # gradio opens result PNGs with Pillow: their recipe text can exceed 1 MB
-        return cls(backend, model, default_captioner(backend, captioner_model))
+        library = DirectionLibrary(directions) if directions else None
+        return cls(backend, model, default_captioner(backend, captioner_model), library)
+
+    def regions(self) -> tuple[str, ...]:
+        """The direction regions this model offers (:func:`ui.directions.regions_for`)."""
+        return regions_for(self.backend.info.family)
+
+    def library_names(self) -> list[str]:
+        """Names of the server library's directions for this model (none without a library)."""
+        if self.library is None:
+            return []
+        return [e.name for e in self.library.list() if e.model == self.backend.info.name]
 
     # ----- defaults and presets ---------------------------------------------------------------
     def default_config(self) -> EditConfig:
@@ -146,13 +178,16 @@ class Studio:
 
     # ----- handlers ---------------------------------------------------------------------------
     @user_errors
-    def open_image(self, image: Image.Image | str | Path | None) -> Opened:
+    def open_image(self, image: Image.Image | str | Path | None, previous: Workspace | None = None) -> Opened:
         """A new image (a PIL image or an uploaded file's path): caption it, offer presets, start a fresh
-        workspace (nothing computed yet)."""
+        workspace (nothing computed yet). The ``previous`` workspace's direction sliders come along: directions
+        transfer to other images."""
         if image is None:
             return Opened(None, "", Rows([], {}), None, "")
         image = sanitize_image(image) if isinstance(image, Image.Image) else load_image(image, what="the uploaded image")
         workspace = Workspace.open(self.backend, self.model, image)
+        if previous is not None:
+            workspace.directions = previous.directions
         caption, notes = "", []
         if self.captioner is not None:
             try:
@@ -255,6 +290,90 @@ class Studio:
         opened = Opened(restored, recipe.source_prompt, Rows(list(recipe.attributes), dict(recipe.degrees)),
                         rendered.comparison, rendered.stats)
         return Restored(opened, recipe.config, rendered)
+
+    # ----- latent directions ------------------------------------------------------------------
+    @gpu(duration=120)
+    @user_errors
+    def discover_directions(self, workspace: Workspace | None, request: EditRequest, k: int, region: str,
+                            values: list[float], progress: Callable[[float, str], None] | None = None
+                            ) -> DirectionsShown:
+        """LOCO: the image's top-``k`` directions as sliders (replacing earlier discoveries), with thumbnails."""
+        workspace = self._require(workspace)
+        started = time.perf_counter()
+        report = workspace.discover_directions(request, int(k), region, progress)
+        note = (f"Found {int(k)} directions in {time.perf_counter() - started:.1f} s "
+                f"({report['iterations']} subspace iterations, "
+                f"{'converged' if report['converged'] else 'not converged'}, {report['products']} Jacobian products).")
+        return self._directions_shown(workspace, request, values, note, keep_values=False)
+
+    @gpu
+    @user_errors
+    def add_text_direction(self, workspace: Workspace | None, request: EditRequest, name: str, method: str,
+                           region: str, values: list[float]) -> DirectionsShown:
+        """A T-LOCO / HSDS slider from the attribute row ``name``; a slider unit is a degree of 1."""
+        workspace = self._require(workspace)
+        workspace.add_text_direction(request, name or "", method, region)
+        return self._directions_shown(workspace, request, values, f"Added a {METHOD_NAMES.get(method, method)} direction for {name!r}.")
+
+    @gpu
+    @user_errors
+    def load_direction(self, workspace: Workspace | None, request: EditRequest, path: str | None,
+                       values: list[float]) -> DirectionsShown:
+        """A direction file (uploaded) as a new slider on this image."""
+        workspace = self._require(workspace)
+        if not path:
+            raise ValueError("no direction file given")
+        workspace.load_direction(request, path)
+        return self._directions_shown(workspace, request, values, f"Loaded {Path(path).name}.")
+
+    @gpu
+    @user_errors
+    def use_library_direction(self, workspace: Workspace | None, request: EditRequest, name: str | None,
+                              values: list[float]) -> DirectionsShown:
+        """A direction of the server's library as a new slider on this image."""
+        if self.library is None or not name:
+            raise ValueError("pick a direction of the library first")
+        return self.load_direction(workspace, request, str(self.library.path(name)), values)
+
+    @gpu
+    @user_errors
+    def remove_direction(self, workspace: Workspace | None, request: EditRequest, index: int,
+                         values: list[float]) -> DirectionsShown:
+        workspace = self._require(workspace)
+        workspace.directions.remove(index)
+        kept = values[:index] + values[index + 1:]
+        return self._directions_shown(workspace, request, kept, f"Removed direction {index + 1}.")
+
+    @gpu
+    @user_errors
+    def apply_directions(self, workspace: Workspace | None, request: EditRequest, values: list[float],
+                         progress: Callable[[float, str], None] | None = None) -> Rendered:
+        """The image moved along every direction slider at once."""
+        workspace = self._require(workspace)
+        result = workspace.render_directions(request, values[:len(workspace.directions)], progress)
+        move = workspace.latest_direction_move
+        stats = (f"**Directions: {move.total_ms:.0f} ms** · {move.nfe} NFE"
+                 + (f" + {move.prepare_nfe} prepare" if move.prepare_nfe else "") + " · strengths "
+                 + ", ".join(f"{v:+.2f}" for v in values[:len(workspace.directions)]))
+        return Rendered(workspace, (workspace.image, result.image), stats)
+
+    @user_errors
+    def save_direction(self, workspace: Workspace | None, index: int) -> str:
+        """Write direction slider ``index`` to a ``.safetensors`` file for download."""
+        workspace = self._require(workspace)
+        return str(workspace.directions.save(index, self.folder_of(workspace)))
+
+    def _directions_shown(self, workspace: Workspace, request: EditRequest, values: list[float], report: str,
+                          keep_values: bool = True) -> DirectionsShown:
+        """The sliders after a change: labels, values (kept for sliders that stayed, 0 for new ones), thumbnails
+        on the current image."""
+        thumbnails = [self.for_display(t) for t in workspace.direction_thumbnails(request)]
+        rows = []
+        for index, (slider, thumbnail) in enumerate(zip(workspace.directions.sliders, thumbnails)):
+            value = values[index] if keep_values and index < len(values) else 0.0
+            transfer = "" if slider.found_on(workspace.image) else " · found on another image"
+            rows.append(DirectionRow(slider.label + transfer, float(value), thumbnail))
+        return DirectionsShown(workspace, rows, report)
 
     # ----- conversions ------------------------------------------------------------------------
     @staticmethod

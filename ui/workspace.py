@@ -10,7 +10,7 @@ default) the form's degrees are slider positions, mapped to degrees by the full 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PIL import Image
@@ -23,6 +23,8 @@ from ems_core.manipulate import check_degree
 from ems_core.metrics import psnr
 from ems_core.recipe import Recipe
 from ems_core.session import Progress
+
+from .directions import DirectionSliders
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class Workspace:
     result: RenderResult | None = None
     result_request: EditRequest | None = None
     scratch: Path | None = None  # this user's files (downloads, animations); removed when the session ends
+    directions: DirectionSliders = field(default_factory=DirectionSliders)  # latent-direction sliders
+    latest_direction_move: Move | None = None
 
     @classmethod
     def open(cls, backend: Backend, model: str, image: Image.Image, presets: list[AttributePreset] | None = None,
@@ -116,6 +120,7 @@ class Workspace:
         clone.full = copy.deepcopy(self.full, memo)
         clone.preview = copy.deepcopy(self.preview, memo)
         clone.presets = copy.deepcopy(self.presets, memo)
+        clone.directions = copy.deepcopy(self.directions, memo)
         return clone
 
     # ----- sessions ------------------------------------------------------------------------------
@@ -207,3 +212,40 @@ class Workspace:
         degrees = {a.name: self.result.degrees.get(a.name, 0.0) for a in request.attributes}
         recipe = Recipe(self.model, request.prompt.strip(), self.attributes_of(request), degrees, request.config)
         return recipe.with_source_image(self.image)
+
+    # ----- latent directions ---------------------------------------------------------------------
+    def direction_session(self, request: EditRequest) -> EditSession:
+        """The full session for a direction move: the prompt and settings count, the attribute rows do not
+        (a half-typed row never blocks the directions tab)."""
+        return self._synced("full", replace(request, attributes=(), degrees={}))
+
+    def discover_directions(self, request: EditRequest, k: int, region: str,
+                            progress: Progress | None = None) -> dict:
+        """LOCO directions of this image as sliders (:meth:`DirectionSliders.discover`); the report."""
+        return self.directions.discover(self.direction_session(request), request.config, k, region, progress)
+
+    def add_text_direction(self, request: EditRequest, name: str, method: str, region: str = "none") -> None:
+        """A T-LOCO / HSDS slider from the attribute row called ``name`` (its phrases, with the form's prompt)."""
+        rows = {a.name: a for a in request.attributes}
+        if name not in rows:
+            raise ValueError(f"no attribute row called {name!r} (rows: {', '.join(rows) or 'none'})")
+        row = rows[name]
+        if not row.target:
+            raise ValueError(f"attribute row {name!r} has no target: pick one first")
+        self.directions.add_text(self._synced("full", request), request.config, method, name, row.source,
+                                 row.target, row.full_prompt, region)
+
+    def load_direction(self, request: EditRequest, path: str | Path) -> None:
+        """A saved direction file as a new slider, checked against this image's model and noise level."""
+        self.directions.add_file(self.direction_session(request), request.config, path)
+
+    def render_directions(self, request: EditRequest, values: list[float],
+                          progress: Progress | None = None) -> RenderResult:
+        """The image moved along every direction slider (``values`` in slider units); records the move."""
+        result = self.directions.render(self.direction_session(request), request.config, values, progress)
+        self.latest_direction_move = Move.of("directions", result)
+        return result
+
+    def direction_thumbnails(self, request: EditRequest) -> list[Image.Image]:
+        """Each direction alone at -1 and +1 on this image (:meth:`DirectionSliders.thumbnails`)."""
+        return self.directions.thumbnails(self.direction_session(request), request.config)

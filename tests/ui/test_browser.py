@@ -404,3 +404,69 @@ def test_drags_show_no_error_and_the_halves_align(app_url, browser):
     expect(add).to_be_disabled()
     assert studio.page.locator("#row3-degree").is_visible() and studio.error_badges() == 0
     context.close()
+
+
+def test_directions_are_discovered_moved_saved_and_applied_to_another_image(app_url, browser, backend):
+    """Issue 11, part 4: discover LOCO directions with thumbnails, move one (the same pixels as the Python
+    API), save it, open another image (the sliders come along) and load the saved file there."""
+    from ems_core.world.captioner import WorldCaptioner
+    from ui.workspace import EditRequest, Workspace
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    studio = StudioPage(context.new_page(), app_url)
+    page = studio.page
+    source = studio.pick_example("blue-square")
+    page.get_by_role("tab", name="Latent directions").click()
+    page.locator("#direction-k input[type=number]").fill("2")
+    page.locator("#direction-k input[type=number]").press("Tab")
+    page.locator("#discover").click()
+    page.wait_for_function("document.querySelector('#direction-report').innerText.includes('Found 2 directions')",
+                           timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#direction1-strength").is_visible() and not page.locator("#direction2-strength").is_visible()
+    assert page.locator("#direction0-thumb img").count() == 1  # the -1 / +1 thumbnail
+
+    number = page.locator("#direction0-strength input[type=number]")
+    number.fill("1.5")
+    number.press("Tab")
+    page.wait_for_function("document.querySelector('#direction-stats').innerText.includes('+1.50')",
+                           timeout=RENDER_TIMEOUT_MS)
+    after = np.asarray(Image.open(io.BytesIO(studio.fetch(
+        page.locator("#direction-view img").nth(1).get_attribute("src")))).convert("RGB"))
+    workspace = Workspace.open(backend, MODEL, source)  # the same work through the Python API
+    request = EditRequest(WorldCaptioner().caption(source), (), {}, app_config(backend))
+    workspace.discover_directions(request, 2, "none")
+    np.testing.assert_array_equal(after, np.asarray(workspace.render_directions(request, [1.5, 0.0]).image))
+    page.screenshot(path=str(ARTIFACTS / "browser-directions.png"), full_page=True)
+
+    page.locator("#direction0-save").click()
+    page.wait_for_selector("#direction-file a[href$='.safetensors']", timeout=RENDER_TIMEOUT_MS)
+    saved = ARTIFACTS / "browser-direction.safetensors"
+    saved.write_bytes(studio.fetch(page.locator("#direction-file a").first.get_attribute("href")))
+
+    other = studio.pick_example("red-circle")  # the sliders come along: a transfer
+    expect(page.locator("#direction0-strength")).to_contain_text("found on another image")
+    with page.expect_file_chooser() as chooser:
+        page.locator("#load-direction").click()
+    chooser.value.set_files(str(saved))
+    page.wait_for_function("document.querySelector('#direction-report').innerText.includes('Loaded')",
+                           timeout=RENDER_TIMEOUT_MS)
+    expect(page.locator("#direction2-strength")).to_contain_text("loaded")
+    number = page.locator("#direction2-strength input[type=number]")
+    number.fill("-1")
+    number.press("Tab")
+    page.wait_for_function("document.querySelector('#direction-stats').innerText.includes('-1.00')",
+                           timeout=RENDER_TIMEOUT_MS)
+    moved = np.asarray(Image.open(io.BytesIO(studio.fetch(
+        page.locator("#direction-view img").nth(1).get_attribute("src")))).convert("RGB"))
+    from ems_core.directions import load_direction
+    from ems_core.edit_directions import render_directions
+
+    direction = load_direction(saved)
+    target = Workspace.open(backend, MODEL, other)
+    target_request = EditRequest(WorldCaptioner().caption(other), (), {}, app_config(backend))
+    session = target.direction_session(target_request)
+    expected = render_directions(session, [direction], [[-direction.unit_strength]], target_request.config)[0]
+    np.testing.assert_array_equal(moved, np.asarray(expected.image))
+    assert studio.toasts() == [] and studio.error_badges() == 0
+    page.screenshot(path=str(ARTIFACTS / "browser-directions-transfer.png"), full_page=True)
+    context.close()

@@ -1,0 +1,133 @@
+"""The editor's latent-direction sliders (issue 11, part 4) on the tiny random bundled architecture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ems_core import Attribute, default_captioner
+from ems_core.directions import load_direction, save_direction
+from ems_core.edit_directions import render_directions
+from ui import Studio
+from ui.directions import DIRECTION_RANGE, LOCO_UNIT_FRACTION, MAX_DIRECTIONS, regions_for
+from ui.workspace import EditRequest
+
+CAPTION = "a large red circle at the middle center on a white background"
+
+
+@pytest.fixture(scope="module")
+def studio(tiny_world) -> Studio:
+    return Studio(tiny_world, "tiny-random-world", default_captioner(tiny_world))
+
+
+def request_for(studio: Studio, prompt: str = CAPTION) -> EditRequest:
+    return EditRequest(prompt, (Attribute("colour", "red", "blue"),), {"colour": 0.0},
+                       studio.default_config().with_(steps=5))
+
+
+def pixels(image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"))
+
+
+@pytest.fixture()
+def discovered(studio, red_circle):
+    workspace = studio.open_image(red_circle).workspace
+    request = request_for(studio)
+    shown = studio.discover_directions(workspace, request, 2, "none", [])
+    return workspace, request, shown
+
+
+def test_discover_gives_sliders_with_thumbnails_and_a_sized_unit(studio, discovered):
+    workspace, request, shown = discovered
+    assert [row.label.split(" (")[0] for row in shown.rows] == ["LOCO #1", "LOCO #2"]
+    assert all(row.value == 0.0 and row.thumbnail is not None for row in shown.rows)
+    assert "Found 2 directions" in shown.report
+    session = workspace.full
+    unit = LOCO_UNIT_FRACTION * float(session.inversion.norm())
+    for slider in workspace.directions.sliders:
+        assert slider.scale == pytest.approx(unit)
+        assert slider.direction.unit_strength == pytest.approx(unit)  # a saved file keeps what 1 means
+        assert slider.found_on(workspace.image)
+
+
+def test_slider_values_map_linearly_to_latent_strengths_and_render_the_composed_move(studio, discovered):
+    workspace, request, _ = discovered
+    sliders = workspace.directions.sliders
+    assert workspace.directions.strengths([1.0, -0.5]) == pytest.approx([sliders[0].scale, -0.5 * sliders[1].scale])
+    with pytest.raises(ValueError, match="one value per direction slider"):
+        workspace.directions.strengths([1.0])
+    with pytest.raises(ValueError, match=r"direction slider 2 must be in"):
+        workspace.directions.strengths([0.0, DIRECTION_RANGE[1] + 1])
+    rendered = studio.apply_directions(workspace, request, [1.0, -0.5, 0.7])  # hidden sliders' values are ignored
+    expected = render_directions(workspace.full, [s.direction for s in sliders],
+                                 [[sliders[0].scale, -0.5 * sliders[1].scale]], request.config)[0]
+    assert np.array_equal(pixels(rendered.comparison[1]), pixels(expected.image))
+    assert "8 NFE" in rendered.stats and "+1.00, -0.50" in rendered.stats
+    still = studio.apply_directions(workspace, request, [0.0, 0.0]).comparison[1]
+    assert not np.array_equal(pixels(still), pixels(rendered.comparison[1]))  # the move did something
+
+
+def test_saved_direction_transfers_to_another_image_exactly(studio, discovered, blue_square, tmp_path):
+    workspace, request, _ = discovered
+    path = studio.save_direction(workspace, 0)
+    saved = load_direction(path)
+    original = workspace.directions.sliders[0].direction
+    assert torch.equal(saved.vector, original.vector) and saved.provenance == original.provenance
+
+    other = studio.open_image(blue_square).workspace  # a fresh user: no sliders yet
+    other_request = request_for(studio, "a medium blue square at the top left on a white background")
+    shown = studio.load_direction(other, other_request, path, [])
+    assert len(shown.rows) == 1 and shown.rows[0].label.endswith("· loaded · found on another image")
+    moved = studio.apply_directions(other, other_request, [1.5]).comparison[1]
+    scale = other.directions.sliders[0].scale
+    assert scale == pytest.approx(original.unit_strength)  # 1 means the same latent move on every image
+    expected = render_directions(other.full, [saved], [[1.5 * scale]], other_request.config)[0]
+    assert np.array_equal(pixels(moved), pixels(expected.image))
+
+
+def test_sliders_come_along_to_the_next_image_and_discovery_keeps_loaded_ones(studio, discovered, blue_square,
+                                                                          tmp_path):
+    workspace, request, _ = discovered
+    path = studio.save_direction(workspace, 1)
+    studio.load_direction(workspace, request, path, [0.0, 0.0])
+    opened = studio.open_image(blue_square, previous=workspace)
+    assert len(opened.workspace.directions) == 3
+    assert not opened.workspace.directions.sliders[0].found_on(opened.workspace.image)
+    blue_request = request_for(studio, "a medium blue square at the top left on a white background")
+    shown = studio.discover_directions(opened.workspace, blue_request, 3, "none", [])
+    labels = [row.label for row in shown.rows]
+    assert labels[0].startswith("LOCO #2") and "loaded" in labels[0]  # the loaded one stays, first
+    assert [label.split(" (")[0] for label in labels[1:]] == ["LOCO #1", "LOCO #2", "LOCO #3"]
+
+
+def test_text_direction_from_a_row_and_limits(studio, discovered, tmp_path):
+    workspace, request, _ = discovered
+    shown = studio.add_text_direction(workspace, request, "colour", "hsds", "none", [0.3, 0.0])
+    assert shown.rows[-1].label == "HSDS colour: red → blue" and [r.value for r in shown.rows] == [0.3, 0.0, 0.0]
+    slider = workspace.directions.sliders[-1]
+    assert slider.scale == pytest.approx(slider.direction.unit_strength) and slider.scale > 0
+    with pytest.raises(Exception, match="no attribute row called 'size'"):
+        studio.add_text_direction(workspace, request, "size", "tloco", "none", [])
+    with pytest.raises(Exception, match="discover 1 to"):
+        studio.discover_directions(workspace, request, MAX_DIRECTIONS, "none", [])
+    shown = studio.remove_direction(workspace, request, 0, [0.3, 0.0, 0.2])
+    assert [r.value for r in shown.rows] == [0.0, 0.2] and len(workspace.directions) == 2
+
+
+def test_a_file_from_another_noise_level_or_without_a_unit_is_handled(studio, discovered, tmp_path):
+    workspace, request, _ = discovered
+    direction = workspace.directions.sliders[0].direction
+    elsewhere = type(direction)(direction.vector, direction.model, 0.5, "loco", {})
+    path = save_direction(elsewhere, tmp_path / "t05.safetensors")
+    with pytest.raises(Exception, match="noise level 0.5"):
+        studio.load_direction(workspace, request, str(path), [])
+    plain = type(direction)(direction.vector, direction.model, direction.noise_level, "loco", {})
+    studio.load_direction(workspace, request, str(save_direction(plain, tmp_path / "cli.safetensors")), [])
+    assert workspace.directions.sliders[-1].scale == pytest.approx(
+        LOCO_UNIT_FRACTION * float(workspace.full.inversion.norm()))
+
+
+def test_regions_follow_the_model_family(studio):
+    assert regions_for("world") == ("none", "object", "background") and regions_for("sd3") == ("none",)
+    assert studio.regions() == ("none", "object", "background")
