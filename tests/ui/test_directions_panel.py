@@ -131,3 +131,22 @@ def test_a_file_from_another_noise_level_or_without_a_unit_is_handled(studio, di
 def test_regions_follow_the_model_family(studio):
     assert regions_for("world") == ("none", "object", "background") and regions_for("sd3") == ("none",)
     assert studio.regions() == ("none", "object", "background")
+
+
+def test_the_server_library_lists_this_models_directions_and_applies_them(tiny_world, red_circle, tmp_path):
+    from ems_core.directions import DirectionLibrary
+
+    library = DirectionLibrary(tmp_path)
+    studio = Studio(tiny_world, "tiny-random-world", default_captioner(tiny_world), library)
+    workspace = studio.open_image(red_circle).workspace
+    request = request_for(studio)
+    studio.discover_directions(workspace, request, 1, "none", [])
+    found = workspace.directions.sliders[0].direction
+    library.save(found, "circle-loco-0")
+    other = type(found)(found.vector, "another-model", found.noise_level, "loco", {})
+    library.save(other, "foreign")
+    assert studio.library_names() == ["circle-loco-0"]  # another model's file is not offered
+    shown = studio.use_library_direction(workspace, request, "circle-loco-0", [0.0])
+    assert len(shown.rows) == 2 and torch.equal(workspace.directions.sliders[1].direction.vector, found.vector)
+    with pytest.raises(Exception, match="pick a direction"):
+        Studio(tiny_world, "tiny-random-world").use_library_direction(workspace, request, "x", [])
