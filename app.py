@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a folder of saved directions (.safetensors) the page offers to apply, read only "
                              "(e.g. ~/.cache/ems-studio/directions, where `python -m ems_core directions discover` "
                              "writes)")
+    parser.add_argument("--no-anticipate", action="store_true",
+                        help="do not render slider positions ahead while users are idle (see docs/performance.md)")
     parser.add_argument("--host", help="address to listen on, e.g. 0.0.0.0 for every interface "
                                        "(default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
@@ -58,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(threads)
     try:
         studio = Studio.load(args.model, device=device, dtype=args.dtype, cpu_offload=args.cpu_offload,
-                             captioner_model=args.captioner, directions=args.directions)
+                             captioner_model=args.captioner, directions=args.directions,
+                             anticipate=not args.no_anticipate)
     except (FileNotFoundError, ValueError, OSError) as error:
         print(f"error: cannot load model {args.model!r}: {error}", file=sys.stderr)
         return 2

@@ -282,6 +282,12 @@ class EditSession:
         self._remember(key, result)
         return result
 
+    def memoised(self, degrees: dict[str, float], config: EditConfig | None = None) -> RenderResult | None:
+        """The memoised render of ``degrees`` as :meth:`render` would return it (0 evaluations), or ``None``
+        when it was not rendered yet; renders nothing."""
+        key = self._memo_key(degrees, config)
+        return self.render(degrees, config) if key in self._memo else None
+
     def _memo_key(self, degrees: dict[str, float], config: EditConfig | None) -> tuple:
         """What a render depends on: prompts, attributes, settings and every degree (missing ones are 0)."""
         for name, degree in degrees.items():

@@ -8,6 +8,7 @@ layout wires them to. They never keep per-user data on the studio.
 from __future__ import annotations
 
 import atexit
+import functools
 import shutil
 import tempfile
 import time
@@ -25,6 +26,8 @@ from ems_core.recipe import allow_recipe_text_in_pillow, read_recipe, save_png_w
 
 from ems_core.directions import DirectionLibrary
 
+from . import zerogpu
+from .anticipation import Anticipator, ModelGate, moved_attribute
 from .directions import METHOD_NAMES, regions_for
 from .errors import user_errors
 from .workspace import EditRequest, Move, Workspace
@@ -101,25 +104,44 @@ class SweepRequest:
         return [round(self.start + i * step, 4) for i in range(self.frames)]
 
 
+def exclusive(fn: Callable) -> Callable:
+    """A handler that runs the model as a real request (its first argument the user's workspace): that
+    workspace's rendering ahead stops, and the handler holds the model gate (:mod:`ui.anticipation`)."""
+
+    @functools.wraps(fn)
+    def wrapper(self: "Studio", workspace: Workspace | None, *args, **kwargs):
+        if self.anticipator is not None:
+            self.anticipator.cancel(workspace)
+        with self.gate.foreground():
+            return fn(self, workspace, *args, **kwargs)
+
+    return wrapper
+
+
 class Studio:
     """The model, its captioner and the handlers; shared by every user of the process, read-only."""
 
     def __init__(self, backend: Backend, model: str, captioner: Captioner | None = None,
-                 library: DirectionLibrary | None = None):
+                 library: DirectionLibrary | None = None, anticipate: bool = False):
         self.backend, self.model, self.captioner = backend, model, captioner
         self.library = library  # a server-side folder of directions users may apply (read only)
+        self.gate = ModelGate()
+        # rendering ahead needs the model between requests: not on ZeroGPU, where a GPU exists only inside a call
+        self.anticipator = Anticipator(self.gate) if (anticipate and zerogpu.spaces is None) else None
         self.scratch = Path(tempfile.mkdtemp(prefix="ems-studio-"))  # one folder per workspace inside
         atexit.register(shutil.rmtree, self.scratch, True)
 
     @classmethod
     def load(cls, model: str = "world", device: str = "cpu", dtype: str | None = None, cpu_offload: bool = False,
-             captioner_model: str | None = None, directions: str | Path | None = None) -> "Studio":
+             captioner_model: str | None = None, directions: str | Path | None = None,
+             anticipate: bool = True) -> "Studio":
         """Load the model once for the process (the bundled ``world`` needs no download); ``directions`` is a
-        folder of saved directions the page offers (read only)."""
+        folder of saved directions the page offers (read only); ``anticipate``: render slider positions ahead
+        while users are idle."""
         backend = load_backend(model, device=device, dtype=dtype, cpu_offload=cpu_offload)
         allow_recipe_text_in_pillow()  # gradio opens result PNGs with Pillow: their recipe text can exceed 1 MB
         library = DirectionLibrary(directions) if directions else None
-        return cls(backend, model, default_captioner(backend, captioner_model), library)
+        return cls(backend, model, default_captioner(backend, captioner_model), library, anticipate)
 
     def regions(self) -> tuple[str, ...]:
         """The direction regions this model offers (:func:`ui.directions.regions_for`)."""
@@ -188,6 +210,8 @@ class Studio:
         workspace = Workspace.open(self.backend, self.model, image)
         if previous is not None:
             workspace.directions = previous.directions
+            if self.anticipator is not None:
+                self.anticipator.cancel(previous)
         caption, notes = "", []
         if self.captioner is not None:
             try:
@@ -209,10 +233,18 @@ class Studio:
 
     @gpu
     @user_errors
+    @exclusive
     def render(self, workspace: Workspace | None, request: EditRequest,
                progress: Callable[[float, str], None] | None = None) -> Rendered:
-        """Full-quality render (slider release, the Render button)."""
-        return self._render(self._require(workspace), request, progress)
+        """Full-quality render (slider release, the Render button); then the moved slider's neighbouring
+        positions are rendered ahead while the user is idle."""
+        workspace = self._require(workspace)
+        previous = workspace.result_request
+        rendered = self._render(workspace, request, progress)
+        name = moved_attribute(previous, request)
+        if self.anticipator is not None and name is not None:
+            self.anticipator.submit(workspace, request, name)
+        return rendered
 
     def _render(self, workspace: Workspace, request: EditRequest,
                 progress: Callable[[float, str], None] | None) -> Rendered:
@@ -221,6 +253,7 @@ class Studio:
 
     @gpu
     @user_errors
+    @exclusive
     def preview(self, workspace: Workspace | None, request: EditRequest,
                 progress: Callable[[float, str], None] | None = None) -> Rendered | None:
         """Fast render while a slider is dragged; ``None`` (show nothing) when off or not ready."""
@@ -236,6 +269,7 @@ class Studio:
 
     @gpu(duration=120)
     @user_errors
+    @exclusive
     def sweep(self, workspace: Workspace | None, request: EditRequest, sweep: SweepRequest,
               progress: Callable[[float, str], None] | None = None) -> Swept:
         """One attribute at several degrees: a strip and an animated GIF (forth and back)."""
@@ -250,6 +284,7 @@ class Studio:
 
     @gpu
     @user_errors
+    @exclusive
     def reconstruct(self, workspace: Workspace | None, request: EditRequest,
                     progress: Callable[[float, str], None] | None = None) -> Reconstructed:
         """Degree 0: how faithfully the inversion rebuilds the source."""
@@ -264,6 +299,7 @@ class Studio:
 
     @gpu
     @user_errors
+    @exclusive
     def load_recipe(self, workspace: Workspace | None, path: str | None, live_preview: bool = True,
                     progress: Callable[[float, str], None] | None = None) -> Restored:
         """Restore an edit from a result PNG or a recipe JSON, and render it."""
@@ -294,6 +330,7 @@ class Studio:
     # ----- latent directions ------------------------------------------------------------------
     @gpu(duration=120)
     @user_errors
+    @exclusive
     def discover_directions(self, workspace: Workspace | None, request: EditRequest, k: int, region: str,
                             values: list[float], progress: Callable[[float, str], None] | None = None
                             ) -> DirectionsShown:
@@ -308,6 +345,7 @@ class Studio:
 
     @gpu
     @user_errors
+    @exclusive
     def add_text_direction(self, workspace: Workspace | None, request: EditRequest, name: str, method: str,
                            region: str, values: list[float]) -> DirectionsShown:
         """A T-LOCO / HSDS slider from the attribute row ``name``; a slider unit is a degree of 1."""
@@ -317,6 +355,7 @@ class Studio:
 
     @gpu
     @user_errors
+    @exclusive
     def load_direction(self, workspace: Workspace | None, request: EditRequest, path: str | None,
                        values: list[float]) -> DirectionsShown:
         """A direction file (uploaded) as a new slider on this image."""
@@ -328,6 +367,7 @@ class Studio:
 
     @gpu
     @user_errors
+    @exclusive
     def use_library_direction(self, workspace: Workspace | None, request: EditRequest, name: str | None,
                               values: list[float]) -> DirectionsShown:
         """A direction of the server's library as a new slider on this image."""
@@ -337,6 +377,7 @@ class Studio:
 
     @gpu
     @user_errors
+    @exclusive
     def remove_direction(self, workspace: Workspace | None, request: EditRequest, index: int,
                          values: list[float]) -> DirectionsShown:
         workspace = self._require(workspace)
@@ -346,6 +387,7 @@ class Studio:
 
     @gpu
     @user_errors
+    @exclusive
     def apply_directions(self, workspace: Workspace | None, request: EditRequest, values: list[float],
                          progress: Callable[[float, str], None] | None = None) -> Rendered:
         """The image moved along every direction slider at once."""
@@ -421,9 +463,10 @@ class Studio:
             workspace.scratch.mkdir(parents=True)
         return workspace.scratch
 
-    @staticmethod
-    def release(workspace: Workspace | None) -> None:
+    def release(self, workspace: Workspace | None) -> None:
         """Free what a workspace holds outside memory (called when its session ends or expires)."""
+        if workspace is not None and self.anticipator is not None:
+            self.anticipator.cancel(workspace)
         if workspace is not None and workspace.scratch is not None:
             shutil.rmtree(workspace.scratch, ignore_errors=True)
             workspace.scratch = None

@@ -172,14 +172,31 @@ class Workspace:
 
     def render_preview(self, request: EditRequest, progress: Progress | None = None) -> RenderResult | None:
         """Fast render with the preview preset (slider drag); ``None`` when the full-quality result
-        of this very request is already there (a preview that reaches the queue after its release)."""
+        of this very request is already there (a preview that reaches the queue after its release). A position
+        rendered ahead at full quality (:meth:`anticipate`) is shown instead of a preview, at no cost."""
         if request == self.result_request:
             return None
         degrees, calibration = self._timed_degrees(request, progress)
+        ahead = self._synced("full", request).memoised(degrees, request.config)
+        if ahead is not None:
+            self.latest_preview = Move.of("preview", ahead, *calibration, sliders=self._sliders(request))
+            return ahead
         result = self._synced("preview", request).render(degrees, request.preview_config(), progress)
         self.latest_preview = Move.of("preview", result, *calibration, sliders=self._sliders(request))
         self.first_move = self.first_move or self.latest_preview  # it may pay the first-time work
         return result
+
+    def anticipate(self, request: EditRequest, name: str, position: float, progress: Progress | None = None) -> bool:
+        """Render ``request`` with ``name``'s slider at ``position`` into the full session's memo, so that a
+        later move there costs nothing; returns whether anything was rendered (``False``: already there). The
+        calibration used is the one the request's own render fitted."""
+        moved = replace(request, degrees={**request.degrees, name: position})
+        degrees = self._degrees(moved, progress)
+        session = self._synced("full", moved)
+        if session.memoised(degrees, moved.config) is not None:
+            return False
+        session.render(degrees, moved.config, progress)
+        return True
 
     def sweep(self, request: EditRequest, name: str, degrees: list[float],
               progress: Progress | None = None) -> list[RenderResult]:

@@ -4,6 +4,12 @@ One run interleaves, ``repeats`` times each: a cached move (a new degree on a pr
 preview move (the preview settings' own session), a revisit (a degree already rendered: memoised) and a
 full re-edit without any cache (a new session: encode, embed, invert, render). A first move (prepare +
 render) is timed once at the start.
+
+Then rendering ahead (what the app does while a user is idle, :mod:`ems_core.anticipate`), ``repeats`` times: a
+move to a random slider position, the :data:`~ems_core.anticipate.ANTICIPATED_POSITIONS` positions around it
+rendered ahead (timed per position), then a *nudge*: a move to a random position within that window (+-0.6),
+timed (a memo hit). How often a uniformly random next position anywhere on the slider was rendered ahead is
+reported too (``ahead_hit_rate_anywhere``): the window covers 24 of the slider's 60 other positions.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from dataclasses import dataclass
 import torch
 
 from ..backends.contract import Backend
-from ..config import EditConfig, preview_config
+from ..anticipate import ANTICIPATED_POSITIONS, SLIDER_STEP, neighbour_positions
+from ..config import DEGREE_RANGE, EditConfig, preview_config
 from ..extract import Attribute
 from ..session import EditSession
 from ..world.scene import caption_of, random_scene, render
@@ -39,6 +46,10 @@ class LatencyReport:
     nfe_per_move: int
     nfe_preview: int
     nfe_revisit: int
+    ahead_ms_per_position: float  # rendering one position ahead (idle time, not a wait)
+    nudge_p50_ms: float  # a move within the window rendered ahead
+    nfe_nudge: int
+    ahead_hit_rate_anywhere: float  # share of uniformly random next positions that were rendered ahead
     peak_rss_mb: float
     threads: int
     repeats: int
@@ -106,11 +117,29 @@ def measure_latency(backend: Backend, repeats: int = 20, config: EditConfig | No
         cold, _ = _scene_session(backend, config, seed)
         cold.render({name: fresh_degree()})
         reedits.append((time.perf_counter() - tick) * 1000)
+    ahead, nudges, nudge_nfe, hits = [], [], 0, 0
+    grid = neighbour_positions(DEGREE_RANGE[0] - 1.0, SLIDER_STEP, DEGREE_RANGE)  # every slider position
+    for _ in range(repeats):
+        position = rng.choice(grid)
+        session.render({name: position})
+        window = neighbour_positions(position, limit=ANTICIPATED_POSITIONS)
+        for neighbour in window:
+            tick = time.perf_counter()
+            if session.memoised({name: neighbour}) is None:
+                session.render({name: neighbour})
+                ahead.append((time.perf_counter() - tick) * 1000)
+        result = session.render({name: rng.choice(window)})
+        nudges.append(result.timings_ms["prepare"] + result.timings_ms["render"])
+        nudge_nfe = result.nfe
+        anywhere = rng.choice([g for g in grid if g != position])
+        hits += int(anywhere in window)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return LatencyReport(
         first_move_ms=first_ms, first_move_prepare_nfe=first.prepare_nfe,
         move_p50_ms=statistics.median(moves), move_p95_ms=_p(moves, 0.95),
         preview_p50_ms=statistics.median(previews), revisit_p50_ms=statistics.median(revisits),
         full_reedit_p50_ms=statistics.median(reedits), nfe_per_move=move_nfe, nfe_preview=preview_nfe,
-        nfe_revisit=revisit_nfe, peak_rss_mb=peak_rss, threads=torch.get_num_threads(), repeats=repeats,
+        nfe_revisit=revisit_nfe, ahead_ms_per_position=statistics.median(ahead) if ahead else 0.0,
+        nudge_p50_ms=statistics.median(nudges), nfe_nudge=nudge_nfe, ahead_hit_rate_anywhere=hits / repeats,
+        peak_rss_mb=peak_rss, threads=torch.get_num_threads(), repeats=repeats,
         model=backend.info.name)

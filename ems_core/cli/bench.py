@@ -60,10 +60,14 @@ def run_bench(args: argparse.Namespace) -> int:
             ("cached move p95", report["move_p95_ms"], report["nfe_per_move"]),
             ("preview move p50", report["preview_p50_ms"], report["nfe_preview"]),
             ("revisit p50", report["revisit_p50_ms"], report["nfe_revisit"]),
-            ("full re-edit p50 (no cache)", report["full_reedit_p50_ms"], "all")]
+            ("full re-edit p50 (no cache)", report["full_reedit_p50_ms"], "all"),
+            ("render one position ahead (idle)", report["ahead_ms_per_position"], report["nfe_per_move"]),
+            ("nudge p50 (rendered ahead)", report["nudge_p50_ms"], report["nfe_nudge"])]
     print(f"{'move':32} {'ms':>9}  NFE")
     for label, ms, nfe in rows:
         print(f"{label:32} {ms:9.1f}  {nfe}")
+    print(f"rendered ahead: +-0.6 around each release; a random next position anywhere on the slider was "
+          f"rendered ahead in {report['ahead_hit_rate_anywhere']:.0%} of moves")
     print(f"speedup (full re-edit / cached move): {report['speedup']}x; threads {report['threads']}; "
           f"peak RSS {report['peak_rss_mb']:.0f} MB; model {report['model']}")
     print(json.dumps(report))

@@ -470,3 +470,21 @@ def test_directions_are_discovered_moved_saved_and_applied_to_another_image(app_
     assert studio.toasts() == [] and studio.error_badges() == 0
     page.screenshot(path=str(ARTIFACTS / "browser-directions-transfer.png"), full_page=True)
     context.close()
+
+
+def test_a_nudge_after_a_pause_was_rendered_ahead(app_url, browser):
+    """Issue 10, part 2: after a release the app renders the neighbouring positions while the user is idle; the
+    next nudge is shown at once, with no model evaluation."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    studio = StudioPage(context.new_page(), app_url)
+    studio.pick_example("orange-square")
+    studio.set_target("blue")
+    studio.move_slider(0.5)
+    assert studio.wait_for_move(0.5)["latest move"][3] != "0"  # a new position: evaluated
+    studio.page.wait_for_timeout(4000)  # the user looks at the result; the app renders +-0.6 around it
+    studio.move_slider(0.65)
+    latest = studio.wait_for_move(0.65)["latest move"]  # [degrees, prepare, render, NFE, cache]
+    assert latest[3] == "0" and latest[-1] == "hit"
+    assert studio.toasts() == [] and studio.error_badges() == 0
+    studio.page.screenshot(path=str(ARTIFACTS / "browser-rendered-ahead.png"), full_page=True)
+    context.close()
