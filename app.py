@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "writes)")
     parser.add_argument("--no-anticipate", action="store_true",
                         help="do not render slider positions ahead while users are idle (see docs/performance.md)")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="users' compute events served at once, 1 .. 64 (above 1 their transformer calls are "
+                             "batched; worth it on a GPU, see docs/performance.md)")
     parser.add_argument("--host", help="address to listen on, e.g. 0.0.0.0 for every interface "
                                        "(default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
@@ -51,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     from ui import CSS, Studio, create_demo  # gradio and the model load here, not at import
     from ui.layout import SESSION_CAPACITY
 
+    if not 1 <= args.concurrency <= 64:
+        print(f"error: --concurrency must be in [1, 64], got {args.concurrency}", file=sys.stderr)
+        return 2
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     threads = args.threads if args.threads is not None else (1 if device == "cpu" else None)
     if threads is not None:
@@ -61,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         studio = Studio.load(args.model, device=device, dtype=args.dtype, cpu_offload=args.cpu_offload,
                              captioner_model=args.captioner, directions=args.directions,
-                             anticipate=not args.no_anticipate)
+                             anticipate=not args.no_anticipate, concurrency=args.concurrency)
     except (FileNotFoundError, ValueError, OSError) as error:
         print(f"error: cannot load model {args.model!r}: {error}", file=sys.stderr)
         return 2

@@ -37,42 +37,59 @@ class Yielded(Exception):
 
 
 class ModelGate:
-    """Real requests first; background work between evaluations only (module docstring)."""
+    """Real requests first; background work between evaluations only (module docstring).
+
+    Real requests share the model (several may run at once when the app serves users concurrently; each
+    user's own events are kept apart by the workspace's lock); background work runs only while none runs or
+    waits.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()  # re-entrant: a handler may call another handler
-        self._waiting = 0
-        self._count = threading.Lock()
+        self._state = threading.Condition()
+        self._active = 0  # real requests running
+        self._waiting = 0  # real requests waiting for background work to give way
+        self._background = False
         self.closed = False  # the process is exiting: background work stops at its next step
 
     @contextmanager
     def foreground(self) -> Iterator[None]:
-        with self._count:
+        with self._state:
             self._waiting += 1
-        try:
-            self._lock.acquire()
-        finally:
-            with self._count:
+            try:
+                while self._background:
+                    self._state.wait()
+            finally:
                 self._waiting -= 1
+            self._active += 1
         try:
             yield
         finally:
-            self._lock.release()
+            with self._state:
+                self._active -= 1
+                self._state.notify_all()
 
     @property
     def wanted(self) -> bool:
-        """Whether a real request is waiting for the model (or the process is exiting)."""
-        return self._waiting > 0 or self.closed
+        """Whether a real request runs or waits (or the process is exiting)."""
+        return self._waiting > 0 or self._active > 0 or self.closed
 
     @contextmanager
     def background(self, timeout_s: float = 1.0) -> Iterator[bool]:
-        """Take the model for background work if no real request wants it (yields whether it was taken)."""
-        taken = not self.wanted and self._lock.acquire(timeout=timeout_s)
+        """Take the model for background work when no real request runs or waits (yields whether it was taken
+        within ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        with self._state:
+            while self.wanted and not self.closed and time.monotonic() < deadline:
+                self._state.wait(max(0.0, deadline - time.monotonic()))
+            taken = not self.wanted
+            self._background = taken
         try:
             yield taken
         finally:
             if taken:
-                self._lock.release()
+                with self._state:
+                    self._background = False
+                    self._state.notify_all()
 
     def yield_if_wanted(self, fraction: float = 0.0, message: str = "") -> None:
         """A progress callback for background renders: raise :class:`Yielded` when a real request waits."""

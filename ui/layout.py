@@ -411,7 +411,7 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                         direction_stats, direction_file, *direction_widgets, direction_report]
         opened_outputs = [*result_outputs, prompt, source_image, *side_outputs, *form.row_outputs]
         stale_outputs = [stats, *(r.degree for r in rows)]
-        compute = dict(concurrency_id=COMPUTE, concurrency_limit=1)
+        compute = dict(concurrency_id=COMPUTE, concurrency_limit=studio.concurrency)
 
         def progress_of(progress, request: gr.Request | None):
             return guarded(progress, demo, request, request_budget_s)
@@ -613,6 +613,6 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
         save_button.click(on_save, [workspace], [downloads], concurrency_limit=None)
         recipe_button.upload(on_recipe, {workspace, recipe_button, live_preview}, restored_outputs, **compute)
         demo.unload(on_close)
-    demo.queue(default_concurrency_limit=1, max_size=64)
+    demo.queue(default_concurrency_limit=studio.concurrency, max_size=64)
     demo.ems_form = form  # for tests that feed the form's values to the handlers as a hostile client would
     return demo

@@ -8,6 +8,7 @@ layout wires them to. They never keep per-user data on the studio.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import shutil
 import tempfile
@@ -24,6 +25,7 @@ from ems_core import Attribute, AttributePreset, Backend, Captioner, EditConfig,
 from ems_core.images import horizontal_strip, load_image, sanitize_image
 from ems_core.recipe import allow_recipe_text_in_pillow, read_recipe, save_png_with_recipe
 
+from ems_core.backends.batching import BatchingBackend
 from ems_core.directions import DirectionLibrary
 
 from . import zerogpu
@@ -112,7 +114,7 @@ def exclusive(fn: Callable) -> Callable:
     def wrapper(self: "Studio", workspace: Workspace | None, *args, **kwargs):
         if self.anticipator is not None:
             self.anticipator.cancel(workspace)
-        with self.gate.foreground():
+        with (workspace.lock if workspace is not None else contextlib.nullcontext()), self.gate.foreground():
             return fn(self, workspace, *args, **kwargs)
 
     return wrapper
@@ -122,7 +124,11 @@ class Studio:
     """The model, its captioner and the handlers; shared by every user of the process, read-only."""
 
     def __init__(self, backend: Backend, model: str, captioner: Captioner | None = None,
-                 library: DirectionLibrary | None = None, anticipate: bool = False):
+                 library: DirectionLibrary | None = None, anticipate: bool = False, concurrency: int = 1):
+        if not 1 <= concurrency <= 64:
+            raise ValueError(f"concurrency must be in [1, 64], got {concurrency}")
+        self.concurrency = concurrency  # users' compute events run at once; above 1 their velocity calls are batched
+        backend = BatchingBackend(backend) if concurrency > 1 else backend
         self.backend, self.model, self.captioner = backend, model, captioner
         self.library = library  # a server-side folder of directions users may apply (read only)
         self.gate = ModelGate()
@@ -134,14 +140,15 @@ class Studio:
     @classmethod
     def load(cls, model: str = "world", device: str = "cpu", dtype: str | None = None, cpu_offload: bool = False,
              captioner_model: str | None = None, directions: str | Path | None = None,
-             anticipate: bool = True) -> "Studio":
+             anticipate: bool = True, concurrency: int = 1) -> "Studio":
         """Load the model once for the process (the bundled ``world`` needs no download); ``directions`` is a
         folder of saved directions the page offers (read only); ``anticipate``: render slider positions ahead
-        while users are idle."""
+        while users are idle; ``concurrency``: users' compute events run at once, their transformer calls
+        batched (:class:`~ems_core.backends.batching.BatchingBackend`)."""
         backend = load_backend(model, device=device, dtype=dtype, cpu_offload=cpu_offload)
         allow_recipe_text_in_pillow()  # gradio opens result PNGs with Pillow: their recipe text can exceed 1 MB
         library = DirectionLibrary(directions) if directions else None
-        return cls(backend, model, default_captioner(backend, captioner_model), library, anticipate)
+        return cls(backend, model, default_captioner(backend, captioner_model), library, anticipate, concurrency)
 
     def regions(self) -> tuple[str, ...]:
         """The direction regions this model offers (:func:`ui.directions.regions_for`)."""

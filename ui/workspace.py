@@ -9,6 +9,7 @@ default) the form's degrees are slider positions, mapped to degrees by the full 
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -107,6 +108,8 @@ class Workspace:
     scratch: Path | None = None  # this user's files (downloads, animations); removed when the session ends
     directions: DirectionSliders = field(default_factory=DirectionSliders)  # latent-direction sliders
     latest_direction_move: Move | None = None
+    # one event of this user at a time, even when the app serves several users' events at once
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @classmethod
     def open(cls, backend: Backend, model: str, image: Image.Image, presets: list[AttributePreset] | None = None,
@@ -121,6 +124,7 @@ class Workspace:
         clone.preview = copy.deepcopy(self.preview, memo)
         clone.presets = copy.deepcopy(self.presets, memo)
         clone.directions = copy.deepcopy(self.directions, memo)
+        clone.lock = threading.RLock()
         return clone
 
     # ----- sessions ------------------------------------------------------------------------------

@@ -140,3 +140,54 @@ def test_a_failing_job_is_dropped_and_the_thread_lives_on():
     assert anticipator.wait_idle(5) and anticipator._thread.is_alive()
     anticipator.close()
     assert not anticipator._thread.is_alive()
+
+
+def test_concurrent_users_are_served_at_once_and_one_users_events_never_interleave(tiny_world, red_circle,
+                                                                                 blue_square):
+    """``concurrency`` > 1: two users' renders run at once through one batching backend; one user's two events
+    are kept apart by the workspace's lock; the pixels equal a serial render's."""
+    from ems_core.backends.batching import BatchingBackend
+
+    studio = Studio(tiny_world, "tiny-random-world", default_captioner(tiny_world), concurrency=2)
+    assert isinstance(studio.backend, BatchingBackend)
+    serial = Studio(tiny_world, "tiny-random-world", default_captioner(tiny_world))
+    prompts = {"red": CAPTION, "blue": "a medium blue square at the top left on a white background"}
+    images = {"red": red_circle, "blue": blue_square}
+    attributes = {"red": Attribute("colour", "red", "blue"), "blue": Attribute("colour", "blue", "red")}
+    config = studio.default_config().with_(steps=5)
+    workspaces = {k: studio.open_image(images[k]).workspace for k in images}
+    results, inside, overlaps = {}, {"red": 0}, []
+
+    def user(key: str, degree: float) -> None:
+        results[(key, degree)] = studio.render(workspaces[key], EditRequest(prompts[key], (attributes[key],),
+                                                                           {"colour": degree}, config))
+
+    original = type(workspaces["red"]).render
+
+    def watched(self, request, progress=None):  # count overlapping events of the red user
+        if self is workspaces["red"]:
+            inside["red"] += 1
+            overlaps.append(inside["red"])
+            try:
+                return original(self, request, progress)
+            finally:
+                inside["red"] -= 1
+        return original(self, request, progress)
+
+    type(workspaces["red"]).render = watched
+    try:
+        threads = [threading.Thread(target=user, args=args)
+                   for args in (("red", 0.5), ("blue", 0.5), ("red", 1.0))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    finally:
+        type(workspaces["red"]).render = original
+    assert max(overlaps) == 1 and len(results) == 3
+    for (key, degree), rendered in results.items():
+        alone = serial.open_image(images[key]).workspace
+        expected = serial.render(alone, EditRequest(prompts[key], (attributes[key],), {"colour": degree}, config))
+        assert np.array_equal(np.asarray(rendered.comparison[1]), np.asarray(expected.comparison[1]))
+    with pytest.raises(ValueError, match="concurrency"):
+        Studio(tiny_world, "tiny-random-world", concurrency=0)
