@@ -26,6 +26,7 @@ import io
 import time
 from typing import Callable
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -38,10 +39,10 @@ from .manipulate import check_degree
 from .sampling import guided_velocity
 from .session import EditSession, RenderResult
 
-__all__ = ["REGIONS", "TEXT_METHODS", "check_applicable", "discover_directions", "image_hash", "region_mask",
+__all__ = ["REGIONS", "TEXT_METHODS", "check_applicable", "discover_directions", "image_hash", "region_mask", "regions_of",
            "render_directions", "render_text_edits", "session_pmp", "text_direction"]
 
-REGIONS = ("none", "object", "background")
+REGIONS = ("none", "object", "background", "face", "eyes", "mouth")  # every world's; a backend's: regions_of()
 TEXT_METHODS = ("tloco", "hsds")
 
 
@@ -72,26 +73,34 @@ def session_pmp(session: EditSession, config: EditConfig | None = None,
     return session.inversion, float(config.start_time), pmp_function(velocity, config.start_time)
 
 
-def region_mask(session: EditSession, region: str) -> torch.Tensor | None:
-    """The latent mask ``(h, w)`` of ``region`` (``"object"``, ``"background"``) or ``None`` for ``"none"``.
+def regions_of(backend) -> tuple[str, ...]:
+    """The regions a backend offers: ``"none"`` (the whole image), plus its bundled world's (shapes: object and
+    background from the oracle's object mask; portraits: face, eyes, mouth from the head geometry)."""
+    world = getattr(backend, "world", None)
+    return ("none", *world.regions) if world is not None and world.region_mask is not None else ("none",)
 
-    From the world oracle's soft object mask (:func:`ems_core.world.oracle.measure`), area-downsampled to the
-    latent grid (any coverage counts); the background is its complement. Bundled-world models only.
+
+def region_mask(session: EditSession, region: str) -> torch.Tensor | None:
+    """The latent mask ``(h, w)`` of ``region`` (:func:`regions_of`), or ``None`` for ``"none"``.
+
+    The world's image-resolution mask (:attr:`ems_core.world.spec.WorldSpec.region_mask`), area-downsampled to
+    the latent grid (any coverage counts). Bundled-world models only: other models offer the whole image.
     """
-    if region not in REGIONS:
-        raise ValueError(f"unknown region {region!r}; choose one of {', '.join(REGIONS)}")
+    offered = regions_of(session.backend)
+    if region not in offered:
+        if offered == ("none",):
+            raise ValueError(f"region {region!r} comes from a bundled world's geometry: only for the bundled models; "
+                             "use 'none' (the whole image)")
+        raise ValueError(f"unknown region {region!r} for this model; choose one of {', '.join(offered)}")
     if region == "none":
         return None
-    if session.backend.info.family != "world":
-        raise ValueError(f"region {region!r} comes from the world oracle: only for the bundled model; use 'none'")
-    from .world.oracle import measure
-
-    measured = measure(session.image)
-    if not measured.found:
-        raise ValueError("the oracle finds no object in this image: no object region; use region 'none'")
+    world = session.backend.world
+    complement_of = dict(world.complements).get(region)
+    image_mask = np.asarray(world.region_mask(session.image, complement_of or region), dtype=np.float32)
     _, h, w = session.backend.latent_shape()
-    obj = latent_mask(torch.from_numpy(measured.mask), (h, w))
-    mask = obj if region == "object" else 1.0 - obj
+    mask = latent_mask(torch.from_numpy(image_mask), (h, w))
+    if complement_of is not None:  # e.g. the background: every latent cell the object does not touch
+        mask = 1.0 - mask
     if float(mask.sum()) == 0.0:
         raise ValueError(f"the {region} region is empty at the latent resolution; use region 'none'")
     return mask.to(session.backend.device)

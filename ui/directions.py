@@ -25,13 +25,13 @@ from PIL import Image
 
 from ems_core import EditConfig, EditSession, RenderResult
 from ems_core.directions import Direction, load_direction, save_direction
-from ems_core.edit_directions import (REGIONS, TEXT_METHODS, check_applicable, discover_directions, image_hash,
+from ems_core.edit_directions import (TEXT_METHODS, check_applicable, discover_directions, image_hash, regions_of,
                                       render_directions, text_direction)
 from ems_core.images import horizontal_strip
 from ems_core.session import Progress
 
 __all__ = ["DIRECTION_RANGE", "LOCO_UNIT_FRACTION", "MAX_DIRECTIONS", "METHOD_NAMES", "DirectionSlider",
-           "DirectionSliders", "regions_for"]
+           "DirectionSliders"]
 
 MAX_DIRECTIONS = 6  # direction sliders the page can show
 DIRECTION_RANGE = (-2.0, 2.0)  # slider units (see the module docstring)
@@ -39,11 +39,6 @@ LOCO_UNIT_FRACTION = 0.4  # a discovered direction's slider unit: this fraction 
 # model, whose directions change size or position visibly from about 10: docs/method.md "Latent directions")
 METHOD_NAMES = {"loco": "LOCO", "tloco": "T-LOCO", "hsds": "HSDS"}
 THUMBNAIL_STRENGTH = 1.0  # the thumbnails show each direction at -1 and +1 slider units
-
-
-def regions_for(family: str) -> tuple[str, ...]:
-    """The regions a model offers: the bundled world's oracle gives object and background masks."""
-    return REGIONS if family == "world" else ("none",)
 
 
 @dataclass(frozen=True)
@@ -95,8 +90,9 @@ class DirectionSliders:
             raise ValueError(f"discover 1 to {free} directions (the page shows {MAX_DIRECTIONS} sliders, "
                              f"{len(kept)} in use)" if free else f"all {MAX_DIRECTIONS} direction sliders are in use: "
                              "remove one first")
-        if region not in regions_for(session.backend.info.family):
-            raise ValueError(f"region {region!r} is not offered for this model; choose whole image")
+        if region not in regions_of(session.backend):
+            raise ValueError(f"region {region!r} is not offered for this model; choose one of "
+                             f"{', '.join(regions_of(session.backend))}")
 
         def callback(iteration: int, movement: float) -> None:
             if progress is not None:

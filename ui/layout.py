@@ -59,7 +59,7 @@ CSS = """
 """
 
 
-REGION_NAMES = {"none": "whole image", "object": "object", "background": "background"}
+REGION_NAMES = {"none": "whole image"}  # other regions show as they are named (object, background, eyes, mouth...)
 
 
 def skip(outputs) -> dict:
@@ -368,7 +368,7 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                     direction_region = gr.Radio(
                         [(REGION_NAMES.get(r, r), r) for r in regions], value="none", label="Region",
                         elem_id="direction-region", scale=2, visible=len(regions) > 1,
-                        info="where the directions may act (from the bundled world's oracle)")
+                        info="where the directions may act (from the bundled world's geometry)")
                     discover_button = gr.Button("Discover directions", variant="primary", elem_id="discover",
                                                 scale=1)
                 with gr.Row(equal_height=True):

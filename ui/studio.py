@@ -27,10 +27,11 @@ from ems_core.recipe import allow_recipe_text_in_pillow, read_recipe, save_png_w
 
 from ems_core.backends.batching import BatchingBackend
 from ems_core.directions import DirectionLibrary
+from ems_core.edit_directions import regions_of
 
 from . import zerogpu
 from .anticipation import Anticipator, ModelGate, moved_attribute
-from .directions import METHOD_NAMES, regions_for
+from .directions import METHOD_NAMES
 from .errors import user_errors
 from .workspace import EditRequest, Move, Workspace
 from .zerogpu import gpu
@@ -151,8 +152,8 @@ class Studio:
         return cls(backend, model, default_captioner(backend, captioner_model), library, anticipate, concurrency)
 
     def regions(self) -> tuple[str, ...]:
-        """The direction regions this model offers (:func:`ui.directions.regions_for`)."""
-        return regions_for(self.backend.info.family)
+        """The direction regions this model offers (:func:`ems_core.edit_directions.regions_of`)."""
+        return regions_of(self.backend)
 
     def library_names(self) -> list[str]:
         """Names of the server library's directions for this model (none without a library)."""

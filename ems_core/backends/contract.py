@@ -105,6 +105,12 @@ class ForwardingBackend(Backend):
         self.inner = backend
         self.info, self.device, self.dtype = backend.info, backend.device, backend.dtype
 
+    def __getattr__(self, name: str):
+        """What a wrapper does not define comes from the wrapped backend (e.g. a bundled model's ``world``)."""
+        if name == "inner":  # not set yet (unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
     def encode_prompt(self, prompts: list[str]) -> PromptEmbedding:
         return self.inner.encode_prompt(prompts)
 

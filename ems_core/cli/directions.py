@@ -23,7 +23,9 @@ from .common import add_model_arguments, check_model_arguments, check_output_pat
 __all__ = ["MAX_STRENGTH", "add_directions_parser", "render_with_directions", "run_directions"]
 
 MAX_STRENGTH = 1000.0  # |strength| in latent units of a unit vector (the bundled model's z_t0 has norm ~45)
-REGIONS = ("none", "object", "background")  # = ems_core.edit_directions.REGIONS (not imported: it loads torch)
+REGIONS = ("none", "object", "background", "face", "eyes", "mouth")  # = ems_core.edit_directions.REGIONS (not
+# imported: it loads torch); which of them a model offers is checked once it is loaded (shapes: object, background;
+# portraits: face, eyes, mouth)
 
 
 def add_directions_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +38,7 @@ def add_directions_parser(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--captioner", help="transformers image-to-text model id or folder")
     d.add_argument("--k", type=int, default=5, help="directions to find, 1 .. 64")
     d.add_argument("--region", choices=REGIONS, default="none",
-                   help="edit region from the world oracle's object mask (bundled model only)")
+                   help="edit region of a bundled world (shapes: object, background; portraits: face, eyes, mouth)")
     d.add_argument("--null-rank", type=int, default=0,
                    help="project off the complement region's top directions, 0 .. 64 (needs --region)")
     d.add_argument("--iters", type=int, default=30, help="subspace iterations at most, 2 .. 500")

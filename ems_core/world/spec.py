@@ -46,6 +46,9 @@ class WorldSpec:
     model_folder: str  # the bundled weights' folder under assets/
     run_dir: str  # the training command's default run folder
     examples_folder: str = "examples"  # example images the app offers for this world, under assets/
+    regions: tuple[str, ...] = ()  # edit regions for region-masked directions (besides "none")
+    region_mask: Callable[[Image.Image, str], Any] | None = None  # (image, region) -> (S, S) float mask in [0, 1]
+    complements: tuple[tuple[str, str], ...] = ()  # (region, of): a region that is another's complement on the latent grid
 
     @property
     def model_dir(self) -> Path:
@@ -73,10 +76,19 @@ def _shapes() -> WorldSpec:
         scene = random_scene(rng)
         return render(scene), caption_of(scene)
 
+    def region_mask(image: Image.Image, region: str):
+        """The oracle's soft object mask (the background is its complement on the latent grid)."""
+        measured = measure(image)
+        if not measured.found:
+            raise ValueError("the oracle finds no object in this image: no object region; use region 'none'")
+        return measured.mask
+
     return WorldSpec(name="shapes", image_size=IMAGE_SIZE, vocabulary=VOCABULARY,
                      max_caption_words=len(caption_of(Scene()).split()),  # one grammar: every caption has 12
                      sample=sample, measure=measure, agreement=agreement, attributes=ATTRIBUTES,
-                     captioner=WorldCaptioner, backend_name="world", model_folder="world-model", run_dir="runs/world")
+                     captioner=WorldCaptioner, backend_name="world", model_folder="world-model", run_dir="runs/world",
+                     regions=("object", "background"), region_mask=region_mask,
+                     complements=(("background", "object"),))
 
 
 def _longest_portrait_caption() -> int:
@@ -99,6 +111,7 @@ def _longest_portrait_caption() -> int:
 def _portraits() -> WorldSpec:
     from ..portraits.captioner import PortraitCaptioner
     from ..portraits.oracle import agreement, measure
+    from ..portraits.regions import PORTRAIT_REGIONS, portrait_region
     from ..portraits.scene import ATTRIBUTES, IMAGE_SIZE, VOCABULARY, caption_of, random_portrait, render
 
     def sample(rng: random.Random) -> tuple[Image.Image, str]:
@@ -109,7 +122,7 @@ def _portraits() -> WorldSpec:
                      max_caption_words=_longest_portrait_caption(), sample=sample, measure=measure,
                      agreement=agreement, attributes=ATTRIBUTES, captioner=PortraitCaptioner,
                      backend_name="world-portraits", model_folder="world-portraits", run_dir="runs/portraits",
-                     examples_folder="examples-portraits")
+                     examples_folder="examples-portraits", regions=PORTRAIT_REGIONS, region_mask=portrait_region)
 
 
 _BUILDERS: dict[str, Callable[[], WorldSpec]] = {"shapes": _shapes, "portraits": _portraits}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from ems_core import Attribute, default_captioner
 from ems_core.directions import load_direction, save_direction
 from ems_core.edit_directions import render_directions
 from ui import Studio
-from ui.directions import DIRECTION_RANGE, LOCO_UNIT_FRACTION, MAX_DIRECTIONS, regions_for
+from ui.directions import DIRECTION_RANGE, LOCO_UNIT_FRACTION, MAX_DIRECTIONS
 from ui.workspace import EditRequest
 
 CAPTION = "a large red circle at the middle center on a white background"
@@ -128,9 +129,31 @@ def test_a_file_from_another_noise_level_or_without_a_unit_is_handled(studio, di
         LOCO_UNIT_FRACTION * float(workspace.full.inversion.norm()))
 
 
-def test_regions_follow_the_model_family(studio):
-    assert regions_for("world") == ("none", "object", "background") and regions_for("sd3") == ("none",)
+def test_regions_follow_the_bundled_world(studio):
+    from ems_core import load_backend
+    from ems_core.backends.batching import BatchingBackend
+    from ems_core.edit_directions import regions_of
+
     assert studio.regions() == ("none", "object", "background")
+    assert regions_of(load_backend("tiny-random-portraits")) == ("none", "face", "eyes", "mouth")
+    assert regions_of(BatchingBackend(studio.backend)) == studio.regions()  # wrappers forward the world
+    assert regions_of(load_backend("tiny-random-sd3")) == ("none",)  # no bundled world: the whole image only
+
+
+def test_portrait_regions_sit_on_the_face_the_oracle_finds():
+    from ems_core.portraits.regions import portrait_region
+    from ems_core.portraits.scene import HEAD_CENTRE, MOUTH_Y, Portrait, render
+
+    for head_x, head_y in ((0.0, 0.0), (4.0, -3.0)):
+        image = render(Portrait(head_x=head_x, head_y=head_y))
+        mouth, eyes, face = (portrait_region(image, r) for r in ("mouth", "eyes", "face"))
+        ys, xs = np.nonzero(mouth)
+        assert abs(xs.mean() + 0.5 - (HEAD_CENTRE[0] + head_x)) < 1.0
+        assert abs(ys.mean() + 0.5 - (HEAD_CENTRE[1] + head_y + MOUTH_Y)) < 1.0
+        assert (eyes * mouth).sum() == 0 and ((mouth + eyes) * (1 - face)).sum() < 0.05 * (mouth + eyes).sum()
+    blank = Image.new("RGB", (128, 128), (120, 120, 120))
+    with pytest.raises(ValueError, match="no face"):
+        portrait_region(blank, "mouth")
 
 
 def test_the_server_library_lists_this_models_directions_and_applies_them(tiny_world, red_circle, tmp_path):
