@@ -1,0 +1,100 @@
+"""Latent directions on the portrait model: do LOCO / T-LOCO / HSDS directions find and transfer a semantic edit
+on aligned faces (the LOCO paper's setting), where the shapes world's objects sit anywhere?
+
+    python benchmarks/portrait_directions.py --model assets/world-portraits --out benchmarks/results/portrait_directions.json
+
+1. LOCO: k directions of one portrait per region (whole image; the mouth and the eyes with the complement's top
+   5 projected off), what each changes there, and transfer to ``--transfer`` other portraits.
+2. Text directions (T-LOCO, HSDS) for the source portrait's smile towards the far end of the scale, whole image
+   and mouth region, applied to the same other portraits: does smile move the asked way, and change most?
+
+Strengths are fractions of the inverted latent's norm (``ems_core.bench.portrait_directions``). The last line is
+one JSON object; ``--sheet`` saves the source portrait's strips (one row per direction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ems_core import load_backend
+from ems_core.bench.portrait_directions import (discover_on_portrait, portrait_response, portrait_sessions,
+                                                portrait_transfer)
+from ems_core.edit_directions import text_direction
+from ems_core.images import horizontal_strip
+from ems_core.portraits.scene import SMILE_PHRASES
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="world-portraits")
+    parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=5, help="portraits' seed (the first is the source)")
+    parser.add_argument("--transfer", type=int, default=10)
+    parser.add_argument("--fractions", default="-0.4,-0.2,0,0.2,0.4", help="of ||z_t0||, 0 included")
+    parser.add_argument("--regions", default="none:0,mouth:5,eyes:5", help="region:null_rank, comma-separated")
+    parser.add_argument("--start-time", type=float, default=None, help="noise level t0 (default: the model's)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--sheet", help="PNG of the source portrait along each direction")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    backend = load_backend(args.model)
+    info = backend.info
+    config = info.edit_config.with_(steps=info.default_edit_steps, guidance=info.default_edit_guidance)
+    if args.start_time is not None:
+        config = config.with_(start_time=args.start_time)
+    fractions = [float(f) for f in args.fractions.split(",")]
+    sessions = portrait_sessions(backend, 1 + args.transfer, args.seed, config)
+    source, others = sessions[0], sessions[1:]
+    report = {"model": args.model, "config": config.to_dict(), "fractions": fractions, "source": source.source_prompt,
+              "loco": [], "text": []}
+    strips = []
+
+    for spec in args.regions.split(","):
+        region, null_rank = spec.split(":")
+        directions, found = discover_on_portrait(source, config, args.k, region, int(null_rank), fractions)
+        found["transfer"] = [portrait_transfer(d, f, others, fractions, config)
+                             for d, f in zip(directions, found["directions"])]
+        report["loco"].append(found)
+        for d in directions:
+            strips.append(horizontal_strip(portrait_response(source, d, fractions, config)["images"]))
+        print(json.dumps({"loco": region, "seconds": found["seconds"],
+                          "directions": [(x["attribute"], x["sign"]) for x in found["directions"]],
+                          "transfer": [t["same_attribute_and_sign"] for t in found["transfer"]]}), flush=True)
+
+    words = source.source_prompt
+    phrase = next(p for w, p in sorted(SMILE_PHRASES.items(), key=lambda kv: -len(kv[1])) if p in words)
+    target, sign = ("beaming", 1) if phrase == SMILE_PHRASES["frowning"] else ("frowning", -1)
+    for method in ("tloco", "hsds"):
+        for region in ("none", "mouth"):
+            direction = text_direction(source, method, phrase, target, region=region, config=config)
+            own = portrait_response(source, direction, fractions, config)
+            row = {"method": method, "region": region, "edit": f"{phrase} -> {target}",
+                   "on_source": {k: v for k, v in own.items() if k != "images"},
+                   "transfer": portrait_transfer(direction, own, others, fractions, config, "smile", sign)}
+            report["text"].append(row)
+            strips.append(horizontal_strip(own["images"]))
+            print(json.dumps({"text": method, "region": region, "smile_on_source": own["changes"]["smile"],
+                              "transfer": row["transfer"]["same_attribute_and_sign"],
+                              "moved_that_way": row["transfer"]["same_sign_on_that_attribute"]}), flush=True)
+    if args.sheet:
+        width, height = strips[0].size
+        sheet = Image.new("RGB", (width, height * len(strips)))
+        for i, strip in enumerate(strips):
+            sheet.paste(strip, (0, i * height))
+        sheet.save(args.sheet)
+    report["wall_s"] = round(time.perf_counter() - started, 1)
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
