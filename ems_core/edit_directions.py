@@ -39,8 +39,8 @@ from .manipulate import check_degree
 from .sampling import guided_velocity
 from .session import EditSession, RenderResult
 
-__all__ = ["REGIONS", "TEXT_METHODS", "check_applicable", "discover_directions", "image_hash", "region_mask", "regions_of",
-           "render_directions", "render_text_edits", "session_pmp", "text_direction"]
+__all__ = ["REGIONS", "TEXT_METHODS", "check_applicable", "discover_directions", "image_hash", "region_mask",
+           "regions_of", "render_directions", "render_text_edits", "session_pmp", "text_direction"]
 
 REGIONS = ("none", "object", "background", "face", "eyes", "mouth")  # every world's; a backend's: regions_of()
 TEXT_METHODS = ("tloco", "hsds")

@@ -182,7 +182,8 @@ class DirectionWidgets:
     def build(cls, index: int) -> "DirectionWidgets":
         with gr.Group(visible=False, elem_classes="direction-row") as group:
             with gr.Row(equal_height=True):
-                thumbnail = gr.Image(show_label=False, type="pil", format="png", interactive=False, height=72, buttons=[],
+                thumbnail = gr.Image(show_label=False, type="pil", format="png", interactive=False, height=72,
+                                     buttons=[],
                                      scale=1, min_width=120, container=False, elem_classes="direction-thumb",
                                      elem_id=f"direction{index}-thumb")
                 strength = gr.Slider(*DIRECTION_RANGE, value=0.0, step=0.05, label=f"Direction {index + 1}",

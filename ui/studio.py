@@ -359,7 +359,8 @@ class Studio:
         """A T-LOCO / HSDS slider from the attribute row ``name``; a slider unit is a degree of 1."""
         workspace = self._require(workspace)
         workspace.add_text_direction(request, name or "", method, region)
-        return self._directions_shown(workspace, request, values, f"Added a {METHOD_NAMES.get(method, method)} direction for {name!r}.")
+        added = f"Added a {METHOD_NAMES.get(method, method)} direction for {name!r}."
+        return self._directions_shown(workspace, request, values, added)
 
     @gpu
     @user_errors

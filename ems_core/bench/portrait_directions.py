@@ -23,7 +23,8 @@ from ..directions import Direction
 from ..edit_directions import discover_directions, render_directions
 from ..session import EditSession
 
-__all__ = ["PORTRAIT_UNITS", "portrait_response", "portrait_sessions", "portrait_transfer", "slopes", "discover_on_portrait"]
+__all__ = ["PORTRAIT_UNITS", "discover_on_portrait", "portrait_response", "portrait_sessions", "portrait_transfer",
+           "slopes"]
 
 
 def _units() -> dict[str, float]:

@@ -202,6 +202,16 @@ class StudioPage:
                 self.page.wait_for_function(midway, timeout=RENDER_TIMEOUT_MS)
         self.page.mouse.up()
 
+    def move_direction(self, index: int, value: float) -> np.ndarray:
+        """Type direction slider ``index``'s value, wait for its render and return the shown "after" image."""
+        number = self.page.locator(f"#direction{index}-strength input[type=number]")
+        number.fill(str(value))
+        number.press("Tab")
+        self.page.wait_for_function("text => document.querySelector('#direction-stats').innerText.includes(text)",
+                                    arg=f"{value:+.2f}", timeout=RENDER_TIMEOUT_MS)
+        image = self.page.locator("#direction-view img").nth(1).get_attribute("src")
+        return np.asarray(Image.open(io.BytesIO(self.fetch(image))).convert("RGB"))
+
     def toasts(self) -> list[str]:
         return self.page.locator(".toast-body").all_inner_texts()
 
@@ -425,13 +435,7 @@ def test_directions_are_discovered_moved_saved_and_applied_to_another_image(app_
     assert page.locator("#direction1-strength").is_visible() and not page.locator("#direction2-strength").is_visible()
     assert page.locator("#direction0-thumb img").count() == 1  # the -1 / +1 thumbnail
 
-    number = page.locator("#direction0-strength input[type=number]")
-    number.fill("1.5")
-    number.press("Tab")
-    page.wait_for_function("document.querySelector('#direction-stats').innerText.includes('+1.50')",
-                           timeout=RENDER_TIMEOUT_MS)
-    after = np.asarray(Image.open(io.BytesIO(studio.fetch(
-        page.locator("#direction-view img").nth(1).get_attribute("src")))).convert("RGB"))
+    after = studio.move_direction(0, 1.5)
     workspace = Workspace.open(backend, MODEL, source)  # the same work through the Python API
     request = EditRequest(WorldCaptioner().caption(source), (), {}, app_config(backend))
     workspace.discover_directions(request, 2, "none")
@@ -451,13 +455,7 @@ def test_directions_are_discovered_moved_saved_and_applied_to_another_image(app_
     page.wait_for_function("document.querySelector('#direction-report').innerText.includes('Loaded')",
                            timeout=RENDER_TIMEOUT_MS)
     expect(page.locator("#direction2-strength")).to_contain_text("loaded")
-    number = page.locator("#direction2-strength input[type=number]")
-    number.fill("-1")
-    number.press("Tab")
-    page.wait_for_function("document.querySelector('#direction-stats').innerText.includes('-1.00')",
-                           timeout=RENDER_TIMEOUT_MS)
-    moved = np.asarray(Image.open(io.BytesIO(studio.fetch(
-        page.locator("#direction-view img").nth(1).get_attribute("src")))).convert("RGB"))
+    moved = studio.move_direction(2, -1.0)
     from ems_core.directions import load_direction
     from ems_core.edit_directions import render_directions
 
