@@ -60,20 +60,26 @@ ROUND_TRIP = EditConfig(sampler="inversion")
 
 
 def inversion_round_trip(backend, n_scenes: int, seed: int, config: EditConfig) -> dict:
-    """PSNR of (render -> invert with own caption -> regenerate) and of the autoencoder alone."""
+    """PSNR of (render -> invert with own caption -> regenerate) and of the autoencoder alone, and how often the
+    oracle reads each attribute of the autoencoder's reconstruction right (what generation can reach at most)."""
+    world = world_of(backend)
     rng = random.Random(seed + 7)
     round_trip, autoencoder = [], []
+    agreed = {name: 0 for name in world.attributes}
     for _ in range(n_scenes):
-        image, caption = world_of(backend).sample(rng)
+        image, caption = world.sample(rng)
         session = EditSession(backend, image, prompt=caption, config=config)
         round_trip.append(psnr(image, session.reconstruct().image))
         with torch.no_grad():
             decoded = tensor_to_pil(backend.decode_latent(backend.encode_image(pil_to_tensor(image))))[0]
         autoencoder.append(psnr(image, decoded))
+        for name, ok in world.agreement(caption, world.measure(decoded)).items():
+            agreed[name] += int(ok)
     return {"psnr_mean": round(statistics.fmean(round_trip), 2), "psnr_median": round(statistics.median(round_trip), 2),
             "psnr_min": round(min(round_trip), 2),
             "share_at_least_30db": round(float(np.mean(np.array(round_trip) >= 30)), 3),
-            "autoencoder_psnr_mean": round(statistics.fmean(autoencoder), 2)}
+            "autoencoder_psnr_mean": round(statistics.fmean(autoencoder), 2),
+            "autoencoder_agreement": {name: round(count / n_scenes, 3) for name, count in agreed.items()}}
 
 
 def generation_latency(backend, repeats: int = 10) -> dict:

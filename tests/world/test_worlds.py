@@ -117,6 +117,8 @@ def test_portraits_smoke_training_resumes_exports_loads_and_edits(tmp_path):
     assert report["world"] == "portraits"
     assert set(report["generation"]) == {*world_spec("portraits").attributes, "all"}
     assert report["inversion"]["psnr_mean"] > 0
+    agreement = report["inversion"]["autoencoder_agreement"]  # what generation can reach at most, per attribute
+    assert set(agreement) == set(world_spec("portraits").attributes) and all(0 <= v <= 1 for v in agreement.values())
 
 
 def test_float16_export_halves_the_files_and_loads_as_float32(tmp_path):
