@@ -23,7 +23,7 @@ from ems_core.config import preview_config
 from ems_core.manipulate import check_degree
 from ems_core.metrics import psnr
 from ems_core.recipe import Recipe
-from ems_core.session import Progress
+from ems_core.session import MEMO_BYTES, Progress
 
 from .directions import DirectionSliders
 
@@ -189,6 +189,13 @@ class Workspace:
         self.latest_preview = Move.of("preview", result, *calibration, sliders=self._sliders(request))
         self.first_move = self.first_move or self.latest_preview  # it may pay the first-time work
         return result
+
+    def renders_that_fit(self, share: float = 0.5) -> int:
+        """How many renders fit in ``share`` of a session's memo (:data:`ems_core.session.MEMO_BYTES`): an image and
+        its float32 latent each (rendering ahead never evicts more than that)."""
+        c, h, w = self.backend.latent_shape()
+        size = self.image.width * self.image.height * 3 + c * h * w * 4
+        return max(0, int(share * MEMO_BYTES // size))
 
     def anticipate(self, request: EditRequest, name: str, position: float, progress: Progress | None = None) -> bool:
         """Render ``request`` with ``name``'s slider at ``position`` into the full session's memo, so that a

@@ -129,6 +129,9 @@ def test_the_moved_attribute_is_the_one_whose_degree_changed(studio):
 
 def test_a_failing_job_is_dropped_and_the_thread_lives_on():
     class Broken:
+        def renders_that_fit(self):
+            return 2  # a big model's renders: only two fit in half the memo
+
         def anticipate(self, *args):
             raise RuntimeError("boom")
 
@@ -137,6 +140,7 @@ def test_a_failing_job_is_dropped_and_the_thread_lives_on():
     from ems_core import EditConfig
 
     anticipator.submit(Broken(), EditRequest(CAPTION, attributes, {"colour": 0.0}, EditConfig()), "colour")
+    assert anticipator.pending() == 2  # never more positions than the memo can keep
     assert anticipator.wait_idle(5) and anticipator._thread.is_alive()
     anticipator.close()
     assert not anticipator._thread.is_alive()
