@@ -121,7 +121,7 @@ class Anticipator:
         """Render ``name``'s neighbouring slider positions of ``request`` for ``workspace`` (replacing its job)."""
         if name not in request.degrees and name not in {a.name for a in request.attributes}:
             return
-        limit = min(self.positions, workspace.renders_that_fit())  # 1024 px SD3 renders: 16 fit in half the memo
+        limit = min(self.positions, workspace.renders_that_fit())  # 1024 px SD3 renders: 8 fit in half the memo
         positions = neighbour_positions(request.degrees.get(name, 0.0), limit=limit)
         with self._changed:
             self._jobs.pop(id(workspace), None)
