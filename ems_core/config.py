@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 __all__ = ["DEGREE_RANGE", "EDIT_PRESETS", "LIMITS", "preview_config", "MAX_ATTRIBUTES", "MAX_PROMPT_CHARS", "MAX_SEED", "MAX_SWEEP",
-           "SAMPLERS", "EditConfig", "Limit", "short_repr"]
+           "SAMPLERS", "COMPOSITIONS", "EditConfig", "Limit", "short_repr"]
 
 #: Degrees outside [0, 1] extrapolate along ``e_tgt - e_src``; beyond this range images degrade.
 DEGREE_RANGE = (-1.0, 2.0)
@@ -77,6 +77,11 @@ def short_repr(value: Any, limit: int = 40) -> str:
 #: then integrate down under ``e(a)``.
 SAMPLERS = ("difference", "inversion")
 
+#: How several attributes' embeddings combine (:mod:`ems_core.manipulate`): ``"sum"``, EMS's
+#: ``e_src + sum_i a_i (e_tgt_i - e_src)``; ``"multilinear"``, interpolation between the prompts that apply the
+#: attributes' phrases together (every corner of the degree grid is its combined prompt). One attribute: the same.
+COMPOSITIONS = ("sum", "multilinear")
+
 #: The range of every numeric :class:`EditConfig` field (the app's sliders and fields use the same numbers).
 LIMITS: dict[str, Limit] = {
     "steps": Limit(1, 100, int, optional=True),  # the app's steps slider is 1..100
@@ -113,10 +118,14 @@ class EditConfig:
     refine_t_max: float = 0.6  # SDS noise levels, annealed from t_max to t_min
     refine_t_min: float = 0.2
     seed: int = 0  # noise of the difference sampler and the SDS refinement (explicit generators)
+    composition: str = "multilinear"  # several attributes at once: one of COMPOSITIONS (docs/method.md)
 
     def __post_init__(self) -> None:
         if not isinstance(self.sampler, str) or self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {short_repr(self.sampler)}")
+        if not isinstance(self.composition, str) or self.composition not in COMPOSITIONS:
+            raise ValueError(f"composition must be one of {', '.join(COMPOSITIONS)}, "
+                             f"got {short_repr(self.composition)}")
         for f in fields(self):
             if f.name in LIMITS:
                 object.__setattr__(self, f.name, LIMITS[f.name].check(f.name, getattr(self, f.name)))

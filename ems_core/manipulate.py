@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from typing import Callable
+
 from .embeddings import PromptEmbedding
 from .config import DEGREE_RANGE
 
@@ -65,3 +68,48 @@ def manipulate(source: PromptEmbedding, targets: list[PromptEmbedding], degrees:
     if len(targets) != len(degrees):
         raise ValueError("one degree per target embedding")
     return manipulate_paths(source, [[target] for target in targets], degrees)
+
+
+def segment(degree: float, knots: int) -> tuple[int, float]:
+    """Where ``degree`` lies on a path of ``knots`` segments (``len(via) + 1``): ``(k, f)``, between knot ``k`` and
+    ``k + 1`` at fraction ``f`` (knot 0 is the source, knot ``knots`` the target). Outside [0, 1] the one straight
+    segment from source to target, ``(0, degree)`` over ``knots = 1`` (extrapolation as :func:`along_path`)."""
+    if not 0.0 <= degree <= 1.0:
+        return 0, degree
+    position = degree * knots
+    k = min(int(position), knots - 1)
+    return k, position - k
+
+
+def manipulate_multilinear(corner: Callable[[tuple[int, ...]], PromptEmbedding], knots: list[int],
+                           degrees: list[float]) -> PromptEmbedding:
+    """Multilinear composition of several attributes:
+
+        e(a) = sum over c in {0,1}^n of prod_i w_i(c_i) E(k_1 + c_1, ..., k_n + c_n)
+
+    with ``(k_i, f_i) = segment(a_i)``, ``w_i(0) = 1 - f_i``, ``w_i(1) = f_i`` and ``E(j_1, ..., j_n)`` the
+    embedding of the prompt with every attribute at its knot ``j_i`` at once (``corner``; knots on an
+    extrapolated straight segment are 0 and the target). One attribute: exactly :func:`along_path`. Every corner
+    of the degree grid is its combined prompt: degrees (1, 1) render the prompt with both edits, where the sum
+    ``e_src + (e_1 - e_src) + (e_2 - e_src)`` only approximates it (docs/method.md, "Two sliders at once").
+    """
+    if len(knots) != len(degrees):
+        raise ValueError("one knot count per degree")
+    placed = []
+    for count, degree in zip(knots, degrees):
+        k, f = segment(degree, count)
+        straight = not 0.0 <= degree <= 1.0
+        placed.append((k, f, count if straight else None))  # straight: from knot 0 to the target knot
+    result = None
+    for choice in itertools.product((0, 1), repeat=len(placed)):
+        weight, index = 1.0, []
+        for (k, f, target), c in zip(placed, choice):
+            weight *= f if c else 1.0 - f
+            index.append((target if target is not None else k + 1) if c else k)
+        if weight == 0.0:
+            continue
+        term = corner(tuple(index)) * weight
+        result = term if result is None else result + term
+    if result is None:  # every weight vanished: cannot happen (they sum to 1), kept for type checkers
+        raise ValueError("no corner carries weight")
+    return result

@@ -192,6 +192,8 @@ class Recipe:
         unknown = sorted(set(config) - {f.name for f in fields(EditConfig)})
         if unknown:
             raise ValueError(f"unknown config fields in recipe: {_cut(', '.join(map(str, unknown)))}")
+        # recipes written before several attributes could compose multilinearly rendered them by EMS's sum
+        config = {"composition": "sum", **config}
         try:
             edit_config = EditConfig(**config)
         except ValueError as error:

@@ -40,9 +40,9 @@ from .backends.contract import Backend, CountingBackend
 from .calibration import CALIBRATION_DEGREES, DegreeCalibration, fit_calibration
 from .config import EditConfig
 from .embeddings import PromptEmbedding
-from .extract import Attribute, Captioner, default_captioner
+from .extract import Attribute, Captioner, combined_prompt, default_captioner
 from .images import fit_square, pil_to_tensor, tensor_to_pil
-from .manipulate import check_degree, manipulate_paths
+from .manipulate import check_degree, manipulate_multilinear, manipulate_paths
 from .refine import refine_latent
 from .sampling import SourcePath, difference_sample, guided_velocity, integrate, invert, source_path, tail_schedule
 
@@ -184,6 +184,28 @@ class EditSession:
             known = ", ".join(self._attributes) or "none"
             raise KeyError(f"unknown attribute {name!r} (known: {known})")
         return self._attributes[name]
+
+    def _manipulated(self, source: PromptEmbedding, paths: list[list[PromptEmbedding]], names: list[str],
+                     degrees: list[float], config: EditConfig) -> PromptEmbedding:
+        """``e(a)`` for one image: EMS's sum, or with ``config.composition == "multilinear"`` and two or more
+        attributes moved, :func:`manipulate_multilinear` over their combined prompts (encoded on first use; the
+        sum when their phrases cannot be combined in one prompt)."""
+        active = [i for i, degree in enumerate(degrees) if degree != 0.0]
+        if config.composition == "sum" or len(active) < 2:
+            return manipulate_paths(source, paths, degrees)
+        attributes = [self._attributes[names[i]] for i in active]
+        knots = [len(a.via) + 1 for a in attributes]
+
+        def corner(index: tuple[int, ...]) -> PromptEmbedding:
+            prompt = combined_prompt(self._source_prompt, attributes, list(index))
+            if prompt not in self._embeddings:
+                with torch.no_grad():
+                    self._embeddings[prompt] = self.backend.encode_prompt([prompt])
+            return self._embeddings[prompt]
+
+        if combined_prompt(self._source_prompt, attributes, [0] * len(attributes)) is None:
+            return manipulate_paths(source, paths, degrees)
+        return manipulate_multilinear(corner, knots, [degrees[i] for i in active])
 
     def _prune_embeddings(self) -> None:
         keep = {self._source_prompt, ""} | {p for a in self._attributes.values() for p in a.path_prompts(self._source_prompt)}
@@ -344,7 +366,8 @@ class EditSession:
             source, uncond = self._embedding(self._source_prompt), self._embedding("")
             paths = [[self._embedding(p) for p in self._attributes[n].path_prompts(self._source_prompt)] for n in names]
             edits = PromptEmbedding.cat([
-                manipulate_paths(source, paths, [float(d.get(n, 0.0)) for n in names]) for d in degree_sets])
+                self._manipulated(source, paths, names, [float(d.get(n, 0.0)) for n in names], config)
+                for d in degree_sets])
 
             # 4. Sample under e(a): the target side of the cached source path, or down from the cached z_t0
             #    (moved by latent_offset)

@@ -100,9 +100,10 @@ def test_changes_invalidate_exactly_what_they_touch(tiny_world, scene_image):
         assert sorted(encoded_prompts(spy)) == sorted(["", SCENE_PROMPT, SCENE_PROMPT.replace("red", "blue"),
                                                        SCENE_PROMPT.replace("large", "small")])
         spy.reset_mock()
-        session.set_attribute("colour", "red", "green")  # only this attribute's embedding
-        session.render({"colour": 0.5, "size": 0.2})
-        assert encoded_prompts(spy) == [SCENE_PROMPT.replace("red", "green")] and session.preparations == 1
+        session.set_attribute("colour", "red", "green")  # only this attribute's embedding, and (both moving,
+        session.render({"colour": 0.5, "size": 0.2})  # multilinear) the prompt with both phrases replaced
+        both = SCENE_PROMPT.replace("red", "green").replace("large", "small")
+        assert encoded_prompts(spy) == [SCENE_PROMPT.replace("red", "green"), both] and session.preparations == 1
         session.render({"colour": 0.5}, config=FAST.with_(start_time=0.5))  # inversion depends on t0
         assert session.preparations == 2
         spy.reset_mock()
@@ -253,3 +254,23 @@ def test_a_source_guidance_of_its_own_changes_the_source_path_only(tiny_world, s
     zero = unequal.render({"colour": 0.0})
     assert not torch.allclose(zero.latent, unequal._latent, atol=1e-4)  # degree 0 is exact only with equal guidance
     assert zero.nfe == same.edit_nfe()  # the move's cost does not change
+
+
+def test_two_attributes_at_degree_one_render_their_combined_prompt(tiny_world, scene_image):
+    """Multilinear composition (the default): degrees (1, 1) are exactly the prompt with both phrases replaced,
+    what a whole-prompt attribute to that prompt renders at 1; EMS's sum only approximates it."""
+    prompt = "a large red circle at the middle center on a white background"
+    both = EditSession(tiny_world, scene_image, prompt=prompt)
+    both.set_attribute("colour", "red", "blue")
+    both.set_attribute("background", "white background", "black background")
+    whole = EditSession(tiny_world, scene_image, prompt=prompt)
+    whole.set_attribute("scene", "", "a large blue circle at the middle center on a black background", full_prompt=True)
+    config = EditConfig(steps=4, refine_iters=0)
+    combined = both.render({"colour": 1.0, "background": 1.0}, config).image
+    assert np.array_equal(np.asarray(combined), np.asarray(whole.render({"scene": 1.0}, config).image))
+    summed = both.render({"colour": 1.0, "background": 1.0}, config.with_(composition="sum")).image
+    assert not np.array_equal(np.asarray(summed), np.asarray(combined))
+    one = both.render({"colour": 0.6}, config).image  # one attribute moved: the composition does not matter
+    assert np.array_equal(np.asarray(one), np.asarray(both.render({"colour": 0.6}, config.with_(composition="sum")).image))
+    with pytest.raises(ValueError, match="composition"):
+        EditConfig(composition="product")

@@ -191,6 +191,8 @@ METHODS: dict[str, Callable[[BackendInfo], QualityMethod]] = {
     "ems-no-refine": lambda info: _session_method("ems-no-refine", info.edit_config.with_(refine_iters=0)),
     "ems-refine": lambda info: _session_method("ems-refine", info.edit_config.with_(refine_iters=2)),
     "ems-inversion": lambda info: _session_method("ems-inversion", info.edit_config.with_(sampler="inversion")),
+    "ems-sum": lambda info: _session_method("ems-sum", info.edit_config.with_(composition="sum")),
+    "ems-multilinear": lambda info: _session_method("ems-multilinear", info.edit_config.with_(composition="multilinear")),
     **{name: (lambda info, name=name: _baseline_method(name, default_settings(name, info))) for name in BASELINES},
 }
 DEFAULT_METHODS = ("ours", "ems-no-refine", "ems-inversion", "refine-only", "flowedit", "invert-resample", "sdedit",

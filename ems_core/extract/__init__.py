@@ -5,8 +5,8 @@
   A backend may supply its own (the bundled world's reads captions off the pixels).
 """
 
-from .attributes import Attribute, AttributePreset, with_waypoints
+from .attributes import Attribute, AttributePreset, combined_prompt, with_waypoints
 from .captioners import Captioner, FixedCaptioner, OracleCaptioner, TransformersCaptioner, default_captioner
 
-__all__ = ["Attribute", "AttributePreset", "with_waypoints", "Captioner", "FixedCaptioner", "OracleCaptioner", "TransformersCaptioner",
+__all__ = ["Attribute", "AttributePreset", "combined_prompt", "with_waypoints", "Captioner", "FixedCaptioner", "OracleCaptioner", "TransformersCaptioner",
            "default_captioner"]

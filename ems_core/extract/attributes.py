@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["MAX_WAYPOINTS", "Attribute", "AttributePreset", "with_waypoints"]
+__all__ = ["MAX_WAYPOINTS", "Attribute", "AttributePreset", "combined_prompt", "with_waypoints"]
 
 MAX_WAYPOINTS = 8  # phrases between source and target on one slider
 
@@ -64,6 +64,35 @@ class Attribute:
             return [v.strip() for v in self.via] + [target]
         pattern = re.compile(rf"(?<!\w){re.escape(self.source.strip())}(?!\w)", re.IGNORECASE)
         return [pattern.sub(v.strip(), source_prompt) for v in self.via] + [target]
+
+
+def combined_prompt(source_prompt: str, attributes: list[Attribute], knots: list[int]) -> str | None:
+    """The source prompt with every attribute's source phrase replaced at once by its knot phrase ``knots[i]``
+    (0: the source phrase, ``len(via) + 1``: the target; the waypoints between), e.g. both edits of a pair applied
+    together. ``None`` when the attributes cannot be combined in one prompt: a whole-prompt attribute, a phrase
+    not in the prompt, or two attributes whose phrases overlap there.
+
+    >>> pair = [Attribute("colour", "red", "blue"), Attribute("size", "large", "small", via=("medium",))]
+    >>> combined_prompt("a large red circle", pair, [1, 1])
+    'a medium blue circle'
+    """
+    spans = []
+    for attribute, knot in zip(attributes, knots):
+        if attribute.full_prompt:
+            return None
+        phrases = [attribute.source.strip(), *(v.strip() for v in attribute.via), attribute.target.strip()]
+        pattern = re.compile(rf"(?<!\w){re.escape(attribute.source.strip())}(?!\w)", re.IGNORECASE)
+        found = [(m.start(), m.end(), phrases[knot] if knot else m.group(0)) for m in pattern.finditer(source_prompt)]
+        if not found:
+            return None
+        spans.extend(found)
+    spans.sort()
+    if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+        return None
+    prompt = source_prompt
+    for start, end, phrase in reversed(spans):
+        prompt = prompt[:start] + phrase + prompt[end:]
+    return prompt
 
 
 @dataclass(frozen=True)
