@@ -40,9 +40,10 @@ from .sampling import guided_velocity
 from .session import EditSession, RenderResult
 
 __all__ = ["REGIONS", "TEXT_METHODS", "check_applicable", "discover_directions", "image_hash", "region_mask",
-           "regions_of", "render_directions", "render_text_edits", "session_pmp", "text_direction"]
+           "painted_image_mask", "regions_of", "render_directions", "render_text_edits", "session_pmp", "text_direction"]
 
-REGIONS = ("none", "object", "background", "face", "eyes", "mouth")  # every world's; a backend's: regions_of()
+REGIONS = ("none", "object", "background", "face", "eyes", "mouth", "painted")  # a backend's: regions_of()
+PAINTED = "painted"  # a region the user paints (any model): pass its image-resolution mask as ``painted``
 TEXT_METHODS = ("tloco", "hsds")
 
 
@@ -77,26 +78,32 @@ def regions_of(backend) -> tuple[str, ...]:
     """The regions a backend offers: ``"none"`` (the whole image), plus its bundled world's (shapes: object and
     background from the oracle's object mask; portraits: face, eyes, mouth from the head geometry)."""
     world = getattr(backend, "world", None)
-    return ("none", *world.regions) if world is not None and world.region_mask is not None else ("none",)
+    own = world.regions if world is not None and world.region_mask is not None else ()
+    return ("none", *own, PAINTED)
 
 
-def region_mask(session: EditSession, region: str) -> torch.Tensor | None:
+def region_mask(session: EditSession, region: str, painted: np.ndarray | None = None) -> torch.Tensor | None:
     """The latent mask ``(h, w)`` of ``region`` (:func:`regions_of`), or ``None`` for ``"none"``.
 
-    The world's image-resolution mask (:attr:`ems_core.world.spec.WorldSpec.region_mask`), area-downsampled to
-    the latent grid (any coverage counts). Bundled-world models only: other models offer the whole image.
+    The world's image-resolution mask (:attr:`ems_core.world.spec.WorldSpec.region_mask`), or for ``"painted"``
+    the user's ``painted`` mask (``(H, W)``, non-zero inside; resized to the image when it differs),
+    area-downsampled to the latent grid (any coverage counts).
     """
     offered = regions_of(session.backend)
     if region not in offered:
-        if offered == ("none",):
+        if offered == ("none", PAINTED):
             raise ValueError(f"region {region!r} comes from a bundled world's geometry: only for the bundled models; "
-                             "use 'none' (the whole image)")
+                             "use 'none' (the whole image) or paint one")
         raise ValueError(f"unknown region {region!r} for this model; choose one of {', '.join(offered)}")
     if region == "none":
         return None
-    world = session.backend.world
-    complement_of = dict(world.complements).get(region)
-    image_mask = np.asarray(world.region_mask(session.image, complement_of or region), dtype=np.float32)
+    if region == PAINTED:
+        image_mask = painted_image_mask(painted, session.image.size)
+        complement_of = None
+    else:
+        world = session.backend.world
+        complement_of = dict(world.complements).get(region)
+        image_mask = np.asarray(world.region_mask(session.image, complement_of or region), dtype=np.float32)
     _, h, w = session.backend.latent_shape()
     mask = latent_mask(torch.from_numpy(image_mask), (h, w))
     if complement_of is not None:  # e.g. the background: every latent cell the object does not touch
@@ -104,6 +111,21 @@ def region_mask(session: EditSession, region: str) -> torch.Tensor | None:
     if float(mask.sum()) == 0.0:
         raise ValueError(f"the {region} region is empty at the latent resolution; use region 'none'")
     return mask.to(session.backend.device)
+
+
+def painted_image_mask(painted: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
+    """A painted mask as float ``(H, W)`` in {0, 1} at the image's ``size`` (nearest-neighbour resize)."""
+    if painted is None:
+        raise ValueError("region 'painted' needs a painted mask: paint over the image first")
+    mask = np.asarray(painted)
+    if mask.ndim != 2 or mask.size == 0:
+        raise ValueError(f"a painted mask is one 2-D array, got shape {mask.shape}")
+    mask = (np.nan_to_num(mask.astype(np.float32)) > 0).astype(np.float32)
+    if mask.shape != (size[1], size[0]):
+        mask = np.asarray(Image.fromarray((mask * 255).astype(np.uint8)).resize(size, Image.Resampling.NEAREST)) / 255.0
+    if not mask.any():
+        raise ValueError("the painted mask is empty: paint over the part of the image to edit")
+    return mask.astype(np.float32)
 
 
 def _provenance(session: EditSession, config: EditConfig, steps: int, guidance: float) -> dict:
@@ -114,10 +136,12 @@ def _provenance(session: EditSession, config: EditConfig, steps: int, guidance: 
 def discover_directions(session: EditSession, k: int = 5, region: str = "none", null_rank: int = 0,
                         config: EditConfig | None = None, seed: int = 0, max_iters: int = 30, tol: float = 1e-3,
                         oversample: int = 3, chunk: int | None = None,
-                        callback: Callable[[int, float], None] | None = None) -> tuple[list[Direction], dict]:
+                        callback: Callable[[int, float], None] | None = None,
+                        painted: np.ndarray | None = None) -> tuple[list[Direction], dict]:
     """LOCO: the top-``k`` directions of the session's (region-masked) PMP Jacobian at its inversion.
 
-    ``null_rank`` > 0 projects them off the complement region's top directions (needs a region).
+    ``null_rank`` > 0 projects them off the complement region's top directions (needs a region); ``painted`` is
+    the mask of region ``"painted"`` (:func:`region_mask`).
     ``oversample`` extra vectors ride along in the subspace iteration (3 by default: on the bundled model an
     object-masked k = 5 converged to 1e-3 in 19 iterations with 3, and had not in 40 without).
     Returns the directions and a report (iterations, convergence, singular values, products, seconds).
@@ -127,7 +151,7 @@ def discover_directions(session: EditSession, k: int = 5, region: str = "none", 
     config, steps, guidance = _config(session, config)
     started = time.perf_counter()
     z_t, t, pmp = session_pmp(session, config)
-    mask = region_mask(session, region)
+    mask = region_mask(session, region, painted)
     generator = torch.Generator("cpu").manual_seed(seed)
     provenance = {**_provenance(session, config, steps, guidance), "seed": seed}
     directions, report = loco_directions(pmp, z_t, t, k, generator, session.backend.info.name, mask=mask,
@@ -139,7 +163,8 @@ def discover_directions(session: EditSession, k: int = 5, region: str = "none", 
 
 def text_direction(session: EditSession, method: str, source: str, target: str, full_prompt: bool = False,
                    region: str = "none", null_rank: int = 0, config: EditConfig | None = None,
-                   damping: float = 0.1, cg_iters: int = 8, seed: int = 0) -> Direction:
+                   damping: float = 0.1, cg_iters: int = 8, seed: int = 0,
+                   painted: np.ndarray | None = None) -> Direction:
     """A text-supervised direction (``method`` ``"tloco"`` or ``"hsds"``) for the edit ``source -> target``
     (a phrase of the source prompt, or with ``full_prompt`` the whole target prompt) at the session's
     inversion. Its ``unit_strength`` is what a degree of 1 means (:mod:`ems_core.directions.text`)."""
@@ -151,7 +176,7 @@ def text_direction(session: EditSession, method: str, source: str, target: str, 
     target_prompt = Attribute("edit", source, target, full_prompt).target_prompt(session.source_prompt)
     z_t, t, source_pmp = session_pmp(session, config)
     _, _, target_pmp = session_pmp(session, config, target_prompt)
-    mask = region_mask(session, region)
+    mask = region_mask(session, region, painted)
     complement = None
     if null_rank:
         generator = torch.Generator("cpu").manual_seed(seed)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from ems_core import EditConfig, EditSession, RenderResult
@@ -81,7 +82,7 @@ class DirectionSliders:
 
     # ----- where directions come from ------------------------------------------------------------
     def discover(self, session: EditSession, config: EditConfig, k: int, region: str = "none",
-                 progress: Progress | None = None) -> dict:
+                 progress: Progress | None = None, painted: np.ndarray | None = None) -> dict:
         """LOCO: replace the sliders discovered earlier by the top-``k`` directions of this image (sliders that
         were loaded or built from text stay). Returns the subspace iteration's report."""
         kept = [s for s in self.sliders if s.direction.method != "loco" or s.direction.provenance.get("loaded")]
@@ -98,19 +99,21 @@ class DirectionSliders:
             if progress is not None:
                 progress(min(0.95, iteration / 30), f"subspace iteration {iteration}: moved {movement:.3g}")
 
-        directions, report = discover_directions(session, k=k, region=region, config=config, callback=callback)
+        directions, report = discover_directions(session, k=k, region=region, config=config, callback=callback,
+                                                 painted=painted)
         unit = LOCO_UNIT_FRACTION * float(session.inversion.norm())
         found = [DirectionSlider(_with(d, unit_strength=unit), unit) for d in directions]
         self.sliders = kept + found
         return report
 
     def add_text(self, session: EditSession, config: EditConfig, method: str, name: str, source: str, target: str,
-                 full_prompt: bool = False, region: str = "none") -> DirectionSlider:
+                 full_prompt: bool = False, region: str = "none", painted: np.ndarray | None = None) -> DirectionSlider:
         """A T-LOCO or HSDS direction from an attribute row's text pair; one slider unit is a degree of 1."""
         if method not in TEXT_METHODS:
             raise ValueError(f"unknown text method {method!r}; choose {' or '.join(TEXT_METHODS)}")
         self._room()
-        direction = text_direction(session, method, source, target, full_prompt, region, config=config)
+        direction = text_direction(session, method, source, target, full_prompt, region, config=config,
+                                   painted=painted)
         direction = _with(direction, attribute=name)
         slider = DirectionSlider(direction, direction.unit_strength)
         self.sliders.append(slider)

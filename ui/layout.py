@@ -59,7 +59,7 @@ CSS = """
 """
 
 
-REGION_NAMES = {"none": "whole image"}  # other regions show as they are named (object, background, eyes, mouth...)
+REGION_NAMES = {"none": "whole image", "painted": "painted below"}  # others as named (object, eyes, mouth...)
 
 
 def skip(outputs) -> dict:
@@ -368,8 +368,8 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                     regions = studio.regions()
                     direction_region = gr.Radio(
                         [(REGION_NAMES.get(r, r), r) for r in regions], value="none", label="Region",
-                        elem_id="direction-region", scale=2, visible=len(regions) > 1,
-                        info="where the directions may act (from the bundled world's geometry)")
+                        elem_id="direction-region", scale=2,
+                        info="where the directions may act: the whole image, a bundled world's part, or what you paint")
                     discover_button = gr.Button("Discover directions", variant="primary", elem_id="discover",
                                                 scale=1)
                 with gr.Row(equal_height=True):
@@ -386,6 +386,11 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                                                  label="Server library", elem_id="library-choice", scale=2,
                                                  visible=bool(library_names))
                     library_button = gr.Button("Use", elem_id="library-use", scale=1, visible=bool(library_names))
+                with gr.Accordion("Paint a region (choose Region: painted below)", open=False):
+                    direction_paint = gr.ImageEditor(
+                        label="Paint where the directions may act", type="numpy", image_mode="RGBA",
+                        sources=[], layers=False, height=280, elem_id="direction-paint",
+                        brush=gr.Brush(colors=["#ff3030"], default_size=6, color_mode="fixed"))
                 with gr.Row():
                     with gr.Column(scale=3):
                         direction_rows = [DirectionWidgets.build(i) for i in range(MAX_DIRECTIONS)]
@@ -408,7 +413,7 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
         result_outputs = [workspace, comparison, stats]
         direction_widgets = [c for w in direction_rows for c in (w.group, w.thumbnail, w.strength)]
         direction_outputs = [workspace, *direction_widgets, direction_report]
-        side_outputs = [downloads, sweep_strip, sweep_anim, recon, recon_report, direction_view,
+        side_outputs = [downloads, sweep_strip, sweep_anim, recon, recon_report, direction_view, direction_paint,
                         direction_stats, direction_file, *direction_widgets, direction_report]
         opened_outputs = [*result_outputs, prompt, source_image, *side_outputs, *form.row_outputs]
         stale_outputs = [stats, *(r.degree for r in rows)]
@@ -442,6 +447,7 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                     source_image: shown, stats: opened.stats, downloads: gr.update(value=None, visible=False),
                     sweep_strip: None, sweep_anim: None, recon: None, recon_report: "",
                     direction_view: opened.comparison, direction_stats: "",
+                    direction_paint: ({"background": shown, "layers": [], "composite": shown} if shown else None),
                     direction_file: gr.update(value=None, visible=False),
                     **show_directions(DirectionsShown(opened.workspace, rows, "")),
                     **form.show_rows(opened.rows, presets)}
@@ -517,7 +523,7 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
             ws, edit = form.read(values)
             return show_directions(studio.discover_directions(
                 ws, edit, int(values[direction_k]), values[direction_region] or "none", direction_values(values),
-                progress_of(progress, request)))
+                progress_of(progress, request), studio.painted_mask(values[direction_paint])))
 
         @reported(direction_outputs)
         @user_errors
@@ -525,7 +531,8 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
             ws, edit = form.read(values)
             return show_directions(studio.add_text_direction(ws, edit, values[text_row], values[text_method],
                                                              values[direction_region] or "none",
-                                                             direction_values(values)))
+                                                             direction_values(values),
+                                                             studio.painted_mask(values[direction_paint])))
 
         @reported(direction_outputs)
         @user_errors
@@ -595,9 +602,10 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
         sweep_button.click(on_sweep, form.inputs | {sweep_name, sweep_start, sweep_stop, sweep_frames},
                            [sweep_strip, sweep_anim], **compute)
         recon_button.click(on_reconstruct, form.inputs, [recon, recon_report], **compute)
-        discover_button.click(on_discover, direction_inputs | {direction_k, direction_region}, direction_outputs,
-                              **compute)
-        text_button.click(on_text_direction, direction_inputs | {text_row, text_method, direction_region},
+        discover_button.click(on_discover, direction_inputs | {direction_k, direction_region, direction_paint},
+                              direction_outputs, **compute)
+        text_button.click(on_text_direction,
+                          direction_inputs | {text_row, text_method, direction_region, direction_paint},
                           direction_outputs, **compute)
         direction_upload.upload(on_load_direction, direction_inputs | {direction_upload}, direction_outputs, **compute)
         library_button.click(on_library_direction, direction_inputs | {library_choice}, direction_outputs, **compute)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 import gradio as gr
+import numpy as np
 from PIL import Image
 
 from ems_core import Attribute, AttributePreset, Backend, Captioner, EditConfig, default_captioner, load_backend
@@ -336,16 +337,29 @@ class Studio:
         return Restored(opened, recipe.config, rendered)
 
     # ----- latent directions ------------------------------------------------------------------
+    @staticmethod
+    def painted_mask(editor_value: dict | None) -> np.ndarray | None:
+        """The region painted in the image editor: where any layer has paint (``None`` when nothing is)."""
+        layers = (editor_value or {}).get("layers") or []
+        painted = None
+        for layer in layers:
+            array = np.asarray(layer)
+            if array.ndim == 3 and array.shape[-1] == 4:
+                inside = array[..., 3] > 0
+                painted = inside if painted is None else (painted | inside)
+        return painted.astype(np.float32) if painted is not None and painted.any() else None
+
     @gpu(duration=120)
     @user_errors
     @exclusive
     def discover_directions(self, workspace: Workspace | None, request: EditRequest, k: int, region: str,
-                            values: list[float], progress: Callable[[float, str], None] | None = None
-                            ) -> DirectionsShown:
-        """LOCO: the image's top-``k`` directions as sliders (replacing earlier discoveries), with thumbnails."""
+                            values: list[float], progress: Callable[[float, str], None] | None = None,
+                            painted: np.ndarray | None = None) -> DirectionsShown:
+        """LOCO: the image's top-``k`` directions as sliders (replacing earlier discoveries), with thumbnails;
+        ``painted``: the mask of region ``"painted"``."""
         workspace = self._require(workspace)
         started = time.perf_counter()
-        report = workspace.discover_directions(request, int(k), region, progress)
+        report = workspace.discover_directions(request, int(k), region, progress, painted)
         note = (f"Found {int(k)} directions in {time.perf_counter() - started:.1f} s "
                 f"({report['iterations']} subspace iterations, "
                 f"{'converged' if report['converged'] else 'not converged'}, {report['products']} Jacobian products).")
@@ -355,10 +369,10 @@ class Studio:
     @user_errors
     @exclusive
     def add_text_direction(self, workspace: Workspace | None, request: EditRequest, name: str, method: str,
-                           region: str, values: list[float]) -> DirectionsShown:
+                           region: str, values: list[float], painted: np.ndarray | None = None) -> DirectionsShown:
         """A T-LOCO / HSDS slider from the attribute row ``name``; a slider unit is a degree of 1."""
         workspace = self._require(workspace)
-        workspace.add_text_direction(request, name or "", method, region)
+        workspace.add_text_direction(request, name or "", method, region, painted)
         added = f"Added a {METHOD_NAMES.get(method, method)} direction for {name!r}."
         return self._directions_shown(workspace, request, values, added)
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from ems_core import Attribute, AttributePreset, Backend, EditConfig, EditSession, RenderResult
@@ -247,12 +248,14 @@ class Workspace:
         (a half-typed row never blocks the directions tab)."""
         return self._synced("full", replace(request, attributes=(), degrees={}))
 
-    def discover_directions(self, request: EditRequest, k: int, region: str,
-                            progress: Progress | None = None) -> dict:
+    def discover_directions(self, request: EditRequest, k: int, region: str, progress: Progress | None = None,
+                            painted: np.ndarray | None = None) -> dict:
         """LOCO directions of this image as sliders (:meth:`DirectionSliders.discover`); the report."""
-        return self.directions.discover(self.direction_session(request), request.config, k, region, progress)
+        return self.directions.discover(self.direction_session(request), request.config, k, region, progress,
+                                        painted)
 
-    def add_text_direction(self, request: EditRequest, name: str, method: str, region: str = "none") -> None:
+    def add_text_direction(self, request: EditRequest, name: str, method: str, region: str = "none",
+                           painted: np.ndarray | None = None) -> None:
         """A T-LOCO / HSDS slider from the attribute row called ``name`` (its phrases, with the form's prompt)."""
         rows = {a.name: a for a in request.attributes}
         if name not in rows:
@@ -261,7 +264,7 @@ class Workspace:
         if not row.target:
             raise ValueError(f"attribute row {name!r} has no target: pick one first")
         self.directions.add_text(self._synced("full", request), request.config, method, name, row.source,
-                                 row.target, row.full_prompt, region)
+                                 row.target, row.full_prompt, region, painted)
 
     def load_direction(self, request: EditRequest, path: str | Path) -> None:
         """A saved direction file as a new slider, checked against this image's model and noise level."""

@@ -23,9 +23,9 @@ from .common import add_model_arguments, check_model_arguments, check_output_pat
 __all__ = ["MAX_STRENGTH", "add_directions_parser", "render_with_directions", "run_directions"]
 
 MAX_STRENGTH = 1000.0  # |strength| in latent units of a unit vector (the bundled model's z_t0 has norm ~45)
-REGIONS = ("none", "object", "background", "face", "eyes", "mouth")  # = ems_core.edit_directions.REGIONS (not
-# imported: it loads torch); which of them a model offers is checked once it is loaded (shapes: object, background;
-# portraits: face, eyes, mouth)
+REGIONS = ("none", "object", "background", "face", "eyes", "mouth", "painted")  # = ems_core.edit_directions.REGIONS
+# (not imported: it loads torch); which of them a model offers is checked once it is loaded (shapes: object,
+# background; portraits: face, eyes, mouth; every model: painted, with --mask)
 
 
 def add_directions_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +38,10 @@ def add_directions_parser(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--captioner", help="transformers image-to-text model id or folder")
     d.add_argument("--k", type=int, default=5, help="directions to find, 1 .. 64")
     d.add_argument("--region", choices=REGIONS, default="none",
-                   help="edit region of a bundled world (shapes: object, background; portraits: face, eyes, mouth)")
+                   help="edit region: a bundled world's (shapes: object, background; portraits: face, eyes, mouth), "
+                        "or painted (give --mask)")
+    d.add_argument("--mask", help="with --region painted: a black-and-white image, white (brighter than mid-grey) "
+                                  "where the directions may act; resized to the image")
     d.add_argument("--null-rank", type=int, default=0,
                    help="project off the complement region's top directions, 0 .. 64 (needs --region)")
     d.add_argument("--iters", type=int, default=30, help="subspace iterations at most, 2 .. 500")
@@ -128,6 +131,9 @@ def _discover(args: argparse.Namespace) -> dict:
         raise ValueError(f"--tol must be a number in (0, 1), got {args.tol}")
     if args.null_rank and args.region == "none":
         raise ValueError("--null-rank needs --region object or background (its complement is projected off)")
+    if (args.region == "painted") != bool(args.mask):
+        raise ValueError("--region painted and --mask go together")
+    painted = _read_mask(args.mask) if args.mask else None
     check_model_arguments(args, ("seed", "steps", "guidance", "start_time"))
     prefix = _safe_name(args.name or Path(args.image).stem)
     library = DirectionLibrary(_check_folder(args.out, "--out") if args.out else None)
@@ -141,7 +147,7 @@ def _discover(args: argparse.Namespace) -> dict:
     captioner = None if args.prompt else default_captioner(backend, args.captioner)
     session = EditSession(backend, image, prompt=args.prompt, captioner=captioner, config=config)
     directions, report = discover_directions(session, args.k, args.region, args.null_rank, config, args.seed,
-                                             args.iters, args.tol, args.oversample)
+                                             args.iters, args.tol, args.oversample, painted=painted)
     paths = [str(library.save(d, f"{prefix}-loco-{args.region}-{i}")) for i, d in enumerate(directions)]
     return {"out": paths[0] if len(paths) == 1 else paths, "model": backend.info.name,
             "source_prompt": session.source_prompt, "noise_level": config.start_time, "region": args.region,
@@ -150,6 +156,18 @@ def _discover(args: argparse.Namespace) -> dict:
             "movement": report["movement"][-1] if report["movement"] else None, "products": report["products"],
             "timings_ms": {"discover": round(report["seconds"] * 1000, 2)}, "seed": args.seed,
             "config": config.to_dict()}
+
+
+def _read_mask(path: str):
+    """A painted region from a black-and-white image file: white (brighter than mid-grey) inside."""
+    import numpy as np
+
+    from ..images import load_image
+
+    inside = np.asarray(load_image(path, what="the mask").convert("L")) > 127
+    if not inside.any():
+        raise ValueError("the mask marks no pixel: paint the region white on black")
+    return inside.astype(np.float32)
 
 
 def _apply(args: argparse.Namespace) -> dict:

@@ -41,6 +41,20 @@ def test_discover_list_apply(capsys, scene_file, tmp_path):
     assert applied["config"]["start_time"] == first.noise_level and applied["steps"] == first.provenance["steps"]
 
 
+def test_discover_in_a_painted_region(capsys, scene_file, tmp_path):
+    mask = Image.new("L", (128, 128), 0)  # another size than the 64 px image: resized
+    mask.paste(255, (32, 32, 96, 96))
+    mask.save(tmp_path / "mask.png")
+    report = run_json(capsys, ["directions", "discover", *MODEL, "--image", str(scene_file), "--k", "1", "--iters",
+                               "2", "--region", "painted", "--mask", str(tmp_path / "mask.png"), "--out",
+                               str(tmp_path / "lib"), "--json"])
+    assert report["region"] == "painted" and load_direction(report["out"]).provenance["mask"] == "painted"
+    Image.new("L", (64, 64), 0).save(tmp_path / "black.png")
+    assert main(["directions", "discover", *MODEL, "--image", str(scene_file), "--region", "painted", "--mask",
+                 str(tmp_path / "black.png")]) == 2
+    assert capsys.readouterr().err.strip() == "error: the mask marks no pixel: paint the region white on black"
+
+
 def test_edit_with_a_text_direction(capsys, scene_file, tmp_path):
     out = tmp_path / "sweep.png"
     report = run_json(capsys, ["edit", *MODEL, "--image", str(scene_file), "--edit", "red->blue", "--method",
@@ -57,6 +71,7 @@ def test_edit_with_a_text_direction(capsys, scene_file, tmp_path):
     (["directions", "discover", "--k", "0"], "--k must be an integer in [1, 64]"),
     (["directions", "discover", "--k", "2", "--region", "sky"], "invalid choice: 'sky'"),
     (["directions", "discover", "--null-rank", "3"], "--null-rank needs --region"),
+    (["directions", "discover", "--region", "painted"], "--region painted and --mask go together"),
     (["directions", "discover", "--tol", "nan"], "--tol must be a number in (0, 1)"),
     (["directions", "discover", "--iters", "1"], "--iters must be an integer in [2, 500]"),
     (["directions", "discover", "--start-time", "0"], "--start-time must be"),

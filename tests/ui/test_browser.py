@@ -486,3 +486,32 @@ def test_a_nudge_after_a_pause_was_rendered_ahead(app_url, browser):
     assert studio.toasts() == [] and studio.error_badges() == 0
     studio.page.screenshot(path=str(ARTIFACTS / "browser-rendered-ahead.png"), full_page=True)
     context.close()
+
+
+def test_a_painted_region_restricts_discovered_directions(app_url, browser):
+    """Issue 11, part 4: the region drawn with the image editor; its directions are labelled "painted"."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    studio = StudioPage(context.new_page(), app_url)
+    page = studio.page
+    studio.pick_example("red-circle")
+    page.get_by_role("tab", name="Latent directions").click()
+    page.get_by_text("Paint a region").click()
+    page.locator("#direction-paint button[aria-label='Brush']").click()
+    box = page.locator("#direction-paint canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 30, y - 20)
+    page.mouse.down()
+    for i in range(16):
+        page.mouse.move(x - 30 + 4 * i, y - 20 + 3 * i)
+        page.wait_for_timeout(20)
+    page.mouse.up()
+    page.locator("#direction-region").get_by_text("painted below").click()
+    page.locator("#direction-k input[type=number]").fill("1")
+    page.locator("#direction-k input[type=number]").press("Tab")
+    page.locator("#discover").click()
+    page.wait_for_function("document.querySelector('#direction-report').innerText.includes('Found 1 direction')",
+                           timeout=RENDER_TIMEOUT_MS)
+    expect(page.locator("#direction0-strength")).to_contain_text("LOCO #1 (painted")
+    assert studio.toasts() == [] and studio.error_badges() == 0
+    page.screenshot(path=str(ARTIFACTS / "browser-painted-region.png"), full_page=True)
+    context.close()

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ems_core import Attribute, default_captioner
+from ems_core import Attribute, EditSession, default_captioner
 from ems_core.directions import load_direction, save_direction
 from ems_core.edit_directions import render_directions
 from ui import Studio
@@ -134,10 +134,10 @@ def test_regions_follow_the_bundled_world(studio):
     from ems_core.backends.batching import BatchingBackend
     from ems_core.edit_directions import regions_of
 
-    assert studio.regions() == ("none", "object", "background")
-    assert regions_of(load_backend("tiny-random-portraits")) == ("none", "face", "eyes", "mouth")
+    assert studio.regions() == ("none", "object", "background", "painted")
+    assert regions_of(load_backend("tiny-random-portraits")) == ("none", "face", "eyes", "mouth", "painted")
     assert regions_of(BatchingBackend(studio.backend)) == studio.regions()  # wrappers forward the world
-    assert regions_of(load_backend("tiny-random-sd3")) == ("none",)  # no bundled world: the whole image only
+    assert regions_of(load_backend("tiny-random-sd3")) == ("none", "painted")  # no bundled world: paint one
 
 
 def test_portrait_regions_sit_on_the_face_the_oracle_finds():
@@ -173,3 +173,28 @@ def test_the_server_library_lists_this_models_directions_and_applies_them(tiny_w
     assert len(shown.rows) == 2 and torch.equal(workspace.directions.sliders[1].direction.vector, found.vector)
     with pytest.raises(Exception, match="pick a direction"):
         Studio(tiny_world, "tiny-random-world").use_library_direction(workspace, request, "x", [])
+
+
+def test_a_painted_region_restricts_discovery_like_the_same_mask_from_the_library(studio, red_circle):
+    """The image editor's paint (an RGBA layer) becomes the mask of region "painted": the directions equal
+    discover_directions with that mask; no paint is a clear error."""
+    from ems_core.edit_directions import discover_directions, painted_image_mask
+
+    layer = np.zeros((64, 64, 4), np.uint8)
+    layer[20:44, 16:40, 3] = 255  # a painted square over the circle
+    editor = {"background": np.zeros((64, 64, 4), np.uint8), "layers": [layer], "composite": None}
+    painted = studio.painted_mask(editor)
+    assert painted.shape == (64, 64) and painted.sum() == 24 * 24
+    assert studio.painted_mask({"layers": [np.zeros((64, 64, 4), np.uint8)]}) is None
+    workspace = studio.open_image(red_circle).workspace
+    request = request_for(studio)
+    studio.discover_directions(workspace, request, 2, "painted", [], painted=painted)
+    session = EditSession(studio.backend, workspace.image, prompt=CAPTION)
+    expected, _ = discover_directions(session, 2, "painted", config=request.config, painted=painted)
+    for slider, direction in zip(workspace.directions.sliders, expected):
+        assert torch.allclose(slider.direction.vector, direction.vector, atol=1e-5)
+        assert slider.direction.provenance["mask"] == "painted"
+    with pytest.raises(Exception, match="paint over the image first"):
+        studio.discover_directions(workspace, request, 1, "painted", [], painted=None)
+    big = painted_image_mask(np.kron(painted, np.ones((2, 2))), (64, 64))  # another size: resized to the image
+    assert np.array_equal(big, painted)
