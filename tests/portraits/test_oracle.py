@@ -141,6 +141,10 @@ def test_nuisance_changes_are_detected():
 
 
 # -- not a portrait -------------------------------------------------------------------------------
+import random  # noqa: E402
+
+from ems_core.world.scene import random_scene, render as shapes_render  # noqa: E402
+
 
 def test_non_portraits_are_reported_without_a_face():
     rng = np.random.default_rng(0)
@@ -150,6 +154,7 @@ def test_non_portraits_are_reported_without_a_face():
         Image.fromarray(rng.uniform(0, 255, (128, 128, 3)).astype(np.uint8)),
         Image.fromarray(np.clip(rng.normal(128, 40, (128, 128, 3)), 0, 255).astype(np.uint8)),
         Image.fromarray(rng.uniform(0, 255, (6, 6, 3)).astype(np.uint8)).resize((128, 128), Image.Resampling.BICUBIC),
+        shapes_render(random_scene(random.Random(29))).resize((128, 128)),  # a flat eye neighbourhood: no crash
     ]
     for image in images:
         measured = measure(image)
