@@ -1,5 +1,6 @@
 """Slider moves per second with 1, 2 and 4 users moving at once: one at a time (the app's queue with a
-concurrency of 1) against concurrent requests batched into shared transformer calls (BatchingBackend).
+concurrency of 1), concurrent on separate transformer calls, and concurrent with their calls batched into shared
+transformer calls (BatchingBackend: the app's --concurrency N).
 
     python benchmarks/throughput.py --moves 20 --threads 1
 
@@ -70,18 +71,20 @@ def main() -> None:
     backend = load_backend(args.model)
     batching = BatchingBackend(backend)
     report = {"model": args.model, "threads": args.threads, "moves_per_user": args.moves, "rows": []}
-    print(f"{'users':>5} {'serial moves/s':>15} {'batched moves/s':>16} {'rows per call':>14}")
+    print(f"{'users':>5} {'serial moves/s':>15} {'concurrent moves/s':>19} {'batched moves/s':>16} {'rows per call':>14}")
     for users in [int(u) for u in args.users.split(",")]:
         with torch.inference_mode():
             serial = moves_per_second(sessions_for(backend, users), args.moves, serial=True)
+            concurrent = moves_per_second(sessions_for(backend, users), args.moves, serial=False)
             sessions = sessions_for(batching, users)
         calls, requests = batching.calls, batching.requests
         batched = moves_per_second(sessions, args.moves, serial=False)
         per_call = (batching.requests - requests) / max(batching.calls - calls, 1)
         report["rows"].append({"users": users, "serial_moves_per_s": round(serial, 2),
+                               "concurrent_moves_per_s": round(concurrent, 2),
                                "batched_moves_per_s": round(batched, 2),
                                "requests_per_call": round(per_call, 2)})
-        print(f"{users:5d} {serial:15.2f} {batched:16.2f} {per_call:14.2f}", flush=True)
+        print(f"{users:5d} {serial:15.2f} {concurrent:19.2f} {batched:16.2f} {per_call:14.2f}", flush=True)
     print(json.dumps(report))
 
 
