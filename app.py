@@ -35,8 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-anticipate", action="store_true",
                         help="do not render slider positions ahead while users are idle (see docs/performance.md)")
     parser.add_argument("--concurrency", type=int, default=1,
-                        help="users' compute events served at once, 1 .. 64 (above 1 their transformer calls are "
-                             "batched; worth it on a GPU, see docs/performance.md)")
+                        help="users' compute events served at once, 1 .. 64 (each user's own one at a time); on a "
+                             "CPU up to its cores, see docs/performance.md")
+    parser.add_argument("--batch", action="store_true",
+                        help="with --concurrency > 1: merge concurrent users' transformer calls into one (for GPUs)")
     parser.add_argument("--host", help="address to listen on, e.g. 0.0.0.0 for every interface "
                                        "(default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         studio = Studio.load(args.model, device=device, dtype=args.dtype, cpu_offload=args.cpu_offload,
                              captioner_model=args.captioner, directions=args.directions,
-                             anticipate=not args.no_anticipate, concurrency=args.concurrency)
+                             anticipate=not args.no_anticipate, concurrency=args.concurrency, batch=args.batch)
     except (FileNotFoundError, ValueError, OSError) as error:
         print(f"error: cannot load model {args.model!r}: {error}", file=sys.stderr)
         return 2

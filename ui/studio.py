@@ -126,11 +126,14 @@ class Studio:
     """The model, its captioner and the handlers; shared by every user of the process, read-only."""
 
     def __init__(self, backend: Backend, model: str, captioner: Captioner | None = None,
-                 library: DirectionLibrary | None = None, anticipate: bool = False, concurrency: int = 1):
+                 library: DirectionLibrary | None = None, anticipate: bool = False, concurrency: int = 1,
+                 batch: bool = False):
         if not 1 <= concurrency <= 64:
             raise ValueError(f"concurrency must be in [1, 64], got {concurrency}")
-        self.concurrency = concurrency  # users' compute events run at once; above 1 their velocity calls are batched
-        backend = BatchingBackend(backend) if concurrency > 1 else backend
+        self.concurrency = concurrency  # users' compute events that run at once (each user's one at a time)
+        # batch: concurrent users' transformer calls merged into one (a GPU's win; on a CPU separate calls on
+        # separate cores serve more: docs/performance.md, "Several users at once")
+        backend = BatchingBackend(backend) if (batch and concurrency > 1) else backend
         self.backend, self.model, self.captioner = backend, model, captioner
         self.library = library  # a server-side folder of directions users may apply (read only)
         self.gate = ModelGate()
@@ -142,15 +145,16 @@ class Studio:
     @classmethod
     def load(cls, model: str = "world", device: str = "cpu", dtype: str | None = None, cpu_offload: bool = False,
              captioner_model: str | None = None, directions: str | Path | None = None,
-             anticipate: bool = True, concurrency: int = 1) -> "Studio":
+             anticipate: bool = True, concurrency: int = 1, batch: bool = False) -> "Studio":
         """Load the model once for the process (the bundled ``world`` needs no download); ``directions`` is a
         folder of saved directions the page offers (read only); ``anticipate``: render slider positions ahead
-        while users are idle; ``concurrency``: users' compute events run at once, their transformer calls
-        batched (:class:`~ems_core.backends.batching.BatchingBackend`)."""
+        while users are idle; ``concurrency``: users' compute events run at once; ``batch``: their transformer
+        calls merged (:class:`~ems_core.backends.batching.BatchingBackend`)."""
         backend = load_backend(model, device=device, dtype=dtype, cpu_offload=cpu_offload)
         allow_recipe_text_in_pillow()  # gradio opens result PNGs with Pillow: their recipe text can exceed 1 MB
         library = DirectionLibrary(directions) if directions else None
-        return cls(backend, model, default_captioner(backend, captioner_model), library, anticipate, concurrency)
+        return cls(backend, model, default_captioner(backend, captioner_model), library, anticipate, concurrency,
+                   batch)
 
     def regions(self) -> tuple[str, ...]:
         """The direction regions this model offers (:func:`ems_core.edit_directions.regions_of`)."""

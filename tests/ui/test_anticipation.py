@@ -152,8 +152,9 @@ def test_concurrent_users_are_served_at_once_and_one_users_events_never_interlea
     are kept apart by the workspace's lock; the pixels equal a serial render's."""
     from ems_core.backends.batching import BatchingBackend
 
-    studio = Studio(tiny_world, "tiny-random-world", default_captioner(tiny_world), concurrency=2)
+    studio = Studio(tiny_world, "tiny-random-world", default_captioner(tiny_world), concurrency=2, batch=True)
     assert isinstance(studio.backend, BatchingBackend)
+    assert not isinstance(Studio(tiny_world, "tiny-random-world", concurrency=2).backend, BatchingBackend)
     serial = Studio(tiny_world, "tiny-random-world", default_captioner(tiny_world))
     prompts = {"red": CAPTION, "blue": "a medium blue square at the top left on a white background"}
     images = {"red": red_circle, "blue": blue_square}
