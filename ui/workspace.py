@@ -244,9 +244,13 @@ class Workspace:
 
     # ----- latent directions ---------------------------------------------------------------------
     def direction_session(self, request: EditRequest) -> EditSession:
-        """The full session for a direction move: the prompt and settings count, the attribute rows do not
-        (a half-typed row never blocks the directions tab)."""
-        return self._synced("full", replace(request, attributes=(), degrees={}))
+        """The full session for a direction move: the prompt and settings count, the attribute rows only when they
+        are valid (kept configured, so the next slider move re-encodes nothing; a half-typed row never blocks the
+        directions tab)."""
+        try:
+            return self._synced("full", request)
+        except ValueError:
+            return self._synced("full", replace(request, attributes=(), degrees={}))
 
     def discover_directions(self, request: EditRequest, k: int, region: str, progress: Progress | None = None,
                             painted: np.ndarray | None = None) -> dict:

@@ -198,3 +198,19 @@ def test_a_painted_region_restricts_discovery_like_the_same_mask_from_the_librar
         studio.discover_directions(workspace, request, 1, "painted", [], painted=None)
     big = painted_image_mask(np.kron(painted, np.ones((2, 2))), (64, 64))  # another size: resized to the image
     assert np.array_equal(big, painted)
+
+
+def test_a_direction_move_keeps_the_slider_caches(studio, red_circle):
+    """Moving a direction slider leaves the attribute rows configured: the next EMS move encodes no prompt again."""
+    from unittest import mock
+
+    workspace = studio.open_image(red_circle).workspace
+    request = request_for(studio)
+    studio.render(workspace, EditRequest(request.prompt, request.attributes, {"colour": 0.5}, request.config))
+    studio.discover_directions(workspace, request, 1, "none", [])
+    studio.apply_directions(workspace, request, [0.5])
+    with mock.patch.object(studio.backend, "encode_prompt", wraps=studio.backend.encode_prompt) as spy:
+        studio.render(workspace, EditRequest(request.prompt, request.attributes, {"colour": 0.7}, request.config))
+    assert spy.call_count == 0
+    half_typed = EditRequest(request.prompt, (Attribute("colour", "green", "blue"),), {}, request.config)
+    assert studio.apply_directions(workspace, half_typed, [0.5]).comparison is not None  # a bad row never blocks
