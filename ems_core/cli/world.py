@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 import sys
 from pathlib import Path
@@ -33,6 +34,9 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--tiny", action="store_true", help="tiny transformer config (smoke tests)")
+    t.add_argument("--autoencoder-hidden", type=int,
+                   help="the autoencoder's conv width, 16 .. 1024 (default: the world preset's, 192); a run folder "
+                        "remembers it")
 
     e = sub.add_parser("export", help="write the EMA weights of a run as a model folder")
     e.add_argument("--run-dir", default="runs/world")
@@ -75,6 +79,10 @@ def run_world(args: argparse.Namespace) -> int:
             print(line, flush=True)
 
         model_config = tiny_config(args.world) if args.tiny else MODEL_PRESETS[args.world]
+        if args.autoencoder_hidden is not None:
+            if not 16 <= args.autoencoder_hidden <= 1024:
+                raise ValueError(f"--autoencoder-hidden must be in [16, 1024], got {args.autoencoder_hidden}")
+            model_config = replace(model_config, autoencoder_hidden=args.autoencoder_hidden)
         if args.phase in ("autoencoder", "all"):
             steps = args.steps if (args.steps and args.phase == "autoencoder") else args.ae_steps
             train_autoencoder(run_dir, TrainConfig(steps=steps, seed=args.seed, threads=args.threads), model_config,

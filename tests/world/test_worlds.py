@@ -156,3 +156,17 @@ def test_tiny_random_portraits_is_the_portraits_architecture_at_test_size():
     assert backend.world.name == "portraits" and backend.latent_shape() == (8, 16, 16)
     assert backend.tokenizer.max_length == 34 and isinstance(backend.default_captioner(), PortraitCaptioner)
     assert generate(backend, ["a portrait of a young person"], [0], steps=1)[0].size == (128, 128)
+
+
+def test_the_train_command_sets_the_autoencoder_width_and_its_run_folder_remembers_it(tmp_path, capsys):
+    from ems_core.cli import main
+
+    run = tmp_path / "run"
+    argv = ["world", "train", "autoencoder", "--world", "portraits", "--tiny", "--steps", "1", "--threads", "1",
+            "--run-dir", str(run)]
+    assert main([*argv, "--autoencoder-hidden", "16"]) == 0
+    assert torch.load(run / "autoencoder.pt", weights_only=False)["model_config"]["autoencoder_hidden"] == 16
+    capsys.readouterr()
+    assert main([*argv, "--autoencoder-hidden", "24"]) == 2  # resuming another width is refused
+    assert "checkpoint of another model" in capsys.readouterr().err
+    assert main([*argv, "--autoencoder-hidden", "8"]) == 2
