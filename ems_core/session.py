@@ -152,10 +152,13 @@ class EditSession:
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"two attributes are called {', '.join(map(repr, duplicates))}")
+        configured = {a.name.strip(): a for a in attributes}
+        if prompt == self._source_prompt and configured == self._attributes:
+            return  # nothing changed: every cache stays (the combined prompts of several sliders included)
         if prompt != self._source_prompt:
             self._source_prompt = prompt
             self._prepared.clear()
-        self._attributes = {a.name.strip(): a for a in attributes}
+        self._attributes = configured
         self._prune_embeddings()
 
     def set_prompt(self, prompt: str) -> None:

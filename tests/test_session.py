@@ -274,3 +274,18 @@ def test_two_attributes_at_degree_one_render_their_combined_prompt(tiny_world, s
     assert np.array_equal(np.asarray(one), np.asarray(both.render({"colour": 0.6}, config.with_(composition="sum")).image))
     with pytest.raises(ValueError, match="composition"):
         EditConfig(composition="product")
+
+
+def test_configuring_the_same_rows_again_keeps_the_combined_prompts(tiny_world, scene_image):
+    """The app configures its session on every move: with two sliders moving, the prompt with both phrases replaced
+    is encoded once, not on every move."""
+    from unittest import mock
+
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=FAST)
+    rows = [Attribute("colour", "red", "blue"), Attribute("size", "large", "small")]
+    session.configure(SCENE_PROMPT, rows)
+    session.render({"colour": 0.5, "size": 0.5})
+    with mock.patch.object(tiny_world, "encode_prompt", wraps=tiny_world.encode_prompt) as spy:
+        session.configure(SCENE_PROMPT, rows)
+        session.render({"colour": 0.7, "size": 0.3})
+    assert spy.call_count == 0
