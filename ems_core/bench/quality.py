@@ -37,8 +37,8 @@ from ..world.oracle import ATTRIBUTES, Measurement, measure
 from ..world.scene import SIZE_BANDS, X_BANDS, Y_BANDS, Scene, caption_of, random_scene, render
 
 __all__ = ["CONTINUOUS", "DEFAULT_METHODS", "METHODS", "QualityCase", "QualityMethod", "QualityRun", "SWEEP_DEGREES",
-           "aggregate", "make_methods", "method_costs", "pair_attribute", "run_quality", "score_annotated",
-           "score_world", "world_suite"]
+           "aggregate", "ideal_image", "make_methods", "method_costs", "pair_attribute", "run_quality", "score_annotated",
+           "score_world", "scorer", "world_suite"]
 
 SWEEP_DEGREES = (0.0, 0.25, 0.5, 0.75, 1.0)  # degrees of a sweep case (slider response)
 SINGLE_DEGREES = (0.0, 1.0)  # a single-attribute case: degree 0 (reconstruction) and 1 (the edit)
@@ -58,7 +58,8 @@ _BANDS = {"size": SIZE_BANDS, "x": X_BANDS, "y": Y_BANDS}
 class QualityCase:
     """One edit to run with every method: a source image and prompt, attributes moved together by each degree.
 
-    World cases carry their ground-truth ``scene`` and ``targets`` (oracle attribute -> target word); annotated
+    World cases carry their ground-truth ``scene`` (a shapes ``Scene`` or a ``Portrait``, by ``world``) and
+    ``targets`` (oracle attribute -> target word); annotated
     cases carry an optional ``region`` box instead (fractions of the side: x0, y0, x1, y1).
     """
 
@@ -72,6 +73,7 @@ class QualityCase:
     scene: Scene | None = None
     targets: dict[str, str] | None = None
     region: tuple[float, float, float, float] | None = None
+    world: str = "shapes"  # whose oracle scores it ("shapes" | "portraits"); ``scene`` is that world's ground truth
 
     @property
     def label(self) -> str:
@@ -116,6 +118,18 @@ def ideal_scene(scene: Scene, targets: dict[str, str]) -> Scene:
     target word's band for size and position."""
     changes = {name: (sum(_BANDS[name][word]) / 2 if name in _BANDS else word) for name, word in targets.items()}
     return scene.with_(**changes)
+
+
+def ideal_image(case: QualityCase) -> Image.Image | None:
+    """The ideal edit of a world case (the source with only the targets changed), rendered; ``None`` for an
+    annotated case."""
+    if case.scene is None:
+        return None
+    if case.world == "portraits":
+        from .portrait_quality import ideal_image as ideal_portrait_image
+
+        return ideal_portrait_image(case)
+    return render(ideal_scene(case.scene, case.targets), case.image.width)
 
 
 # ---------------------------------------------------------------------------------------------- methods
@@ -333,6 +347,17 @@ def method_costs(backend: Backend, methods: Sequence[QualityMethod], case: Quali
     return costs
 
 
+def scorer(case: QualityCase) -> Callable[[QualityCase, Sequence[Image.Image], str], dict]:
+    """The function that scores ``case``: its world's oracle, or pixel metrics for an annotated image."""
+    if case.scene is None:
+        return score_annotated
+    if case.world == "portraits":
+        from .portrait_quality import score_portrait
+
+        return score_portrait
+    return score_world
+
+
 def run_quality(backend: Backend, cases: Sequence[QualityCase], methods: Sequence[QualityMethod],
                 progress: Callable[[int, int, str], None] | None = None, contact_cases: int = CONTACT_CASES,
                 cost_case: QualityCase | None = None) -> QualityRun:
@@ -347,8 +372,7 @@ def run_quality(backend: Backend, cases: Sequence[QualityCase], methods: Sequenc
             outputs = {}
             for method in methods:
                 images = method.edit(backend, case)
-                score = score_annotated if case.scene is None else score_world
-                records.append(score(case, images, method.name))
+                records.append(scorer(case)(case, images, method.name))
                 outputs[method.name] = images[case.degrees.index(max(case.degrees))]
             if i < contact_cases:
                 contact.append((case, outputs))
@@ -394,7 +418,8 @@ def _summary(records: list[dict]) -> dict[str, Any]:
 def aggregate(records: list[dict], costs: dict[str, dict[str, int]]) -> dict[str, dict]:
     """Per method: ``overall`` (single-attribute cases), ``pairs``, ``by_attribute`` (label -> summary), the
     headline numbers (``target_hit``, ``preservation``, ``both``, ``rho_size``, ``rho_position``,
-    ``psnr_degree0``, ``ssim_degree0``, ``sde``, ``nfe_per_edit``, ``nfe_per_move``)."""
+    ``rho`` (every sweep with a measured value), ``psnr_degree0``, ``ssim_degree0``, ``sde``, ``nfe_per_edit``,
+    ``nfe_per_move``)."""
     methods = list(dict.fromkeys(r["method"] for r in records))
     result = {}
     for method in methods:
@@ -406,6 +431,7 @@ def aggregate(records: list[dict], costs: dict[str, dict[str, int]]) -> dict[str
             "target_hit": overall["target_hit"], "preservation": overall["preservation"], "both": overall["both"],
             "rho_size": _mean(r["rho"] for r in mine if "rho" in r and r["label"] == "size"),
             "rho_position": _mean(r["rho"] for r in mine if "rho" in r and r["label"] in ("x", "y")),
+            "rho": _mean(r["rho"] for r in mine if "rho" in r),
             "psnr_degree0": _mean((r.get("psnr_degree0") for r in mine), 2),
             "ssim_degree0": _mean(r.get("ssim_degree0") for r in mine),
             "sde": overall["sde"],
@@ -418,24 +444,26 @@ def aggregate(records: list[dict], costs: dict[str, dict[str, int]]) -> dict[str
 
 
 def sweep_curves(records: list[dict]) -> dict[str, dict[str, list[tuple[float, float]]]]:
-    """Per method and attribute, the mean response at each sweep degree: for size/x/y the progress from the
-    degree-0 reading toward the target band's centre (0 = unchanged, 1 = there); for the others the share
-    of images reading as the target word."""
+    """Per method and attribute, the mean response at each sweep degree: for a measured value (a record with a
+    ``goal``: size, x, y; every ordered portrait attribute) the progress from the degree-0 reading toward the
+    target's band centre (0 = unchanged, 1 = there); for the others the share of images reading as the targets."""
     curves: dict[str, dict[str, dict[float, list[float]]]] = {}
     for r in records:
         if r["kind"] != "sweep":
             continue
         name = r["label"]
-        target = r["targets"][name]
+        key = r.get("swept", name)
         per_degree = curves.setdefault(r["method"], {}).setdefault(name, {})
         readings = r["readings"]
+        value = lambda reading: (reading.get("values") or reading).get(key)  # noqa: E731
         for degree, reading in zip(r["degrees"], readings):
-            if name in CONTINUOUS:
-                start, goal, value = readings[0][name], r.get("goal"), reading[name]
-                if start is None or value is None or goal is None or goal == start:
+            if "goal" in r:
+                start, goal, now = value(readings[0]), r["goal"], value(reading)
+                if start is None or now is None or goal == start:
                     continue
-                per_degree.setdefault(degree, []).append((value - start) / (goal - start))
+                per_degree.setdefault(degree, []).append((now - start) / (goal - start))
             else:
-                per_degree.setdefault(degree, []).append(float(reading["words"][name] == target))
+                per_degree.setdefault(degree, []).append(
+                    float(all(reading["words"].get(n) == w for n, w in r["targets"].items())))
     return {m: {n: sorted((d, statistics.fmean(v)) for d, v in ds.items()) for n, ds in by_name.items()}
             for m, by_name in curves.items()}

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from PIL import Image, ImageDraw
 
-from .quality import CONTINUOUS, QualityCase, ideal_scene
+from .quality import QualityCase, ideal_image
 
 __all__ = ["HEADLINE_KEYS", "METHOD_NOTES", "attribute_tables", "contact_sheet", "headline", "markdown_report",
            "plot_preservation", "plot_sweeps", "summary_table", "text_tables"]
@@ -20,7 +20,7 @@ __all__ = ["HEADLINE_KEYS", "METHOD_NOTES", "attribute_tables", "contact_sheet",
 #: The numbers the last JSON line carries for the default method and for each baseline.
 HEADLINE_KEYS = ("target_hit", "preservation", "both", "rho_size", "rho_position", "psnr_degree0", "sde",
                  "nfe_per_edit")
-EXTRA_KEYS = ("ssim_degree0", "nfe_per_move")
+EXTRA_KEYS = ("rho", "ssim_degree0", "nfe_per_move")
 
 METHOD_NOTES = {
     "ours": "EMS as the editor renders it: `EditSession` with the backend's edit settings",
@@ -36,7 +36,7 @@ METHOD_NOTES = {
 
 _SUMMARY_COLUMNS = [("hit", "target_hit", 3), ("kept", "preservation", 3), ("both", "both", 3),
                     ("pairs both", "pairs_both", 3), ("rho size", "rho_size", 2), ("rho pos", "rho_position", 2),
-                    ("PSNR0 dB", "psnr_degree0", 1), ("SSIM0", "ssim_degree0", 3), ("SDE", "sde", 3),
+                    ("rho", "rho", 2), ("PSNR0 dB", "psnr_degree0", 1), ("SSIM0", "ssim_degree0", 3), ("SDE", "sde", 3),
                     ("outside d", "outside_change", 1), ("NFE edit", "nfe_per_edit", 0), ("NFE move", "nfe_per_move", 0)]
 _ATTRIBUTE_COLUMNS = [("n", "n", 0), ("hit", "target_hit", 3), ("kept", "preservation", 3), ("both", "both", 3),
                       ("PSNR0 dB", "psnr_degree0", 1), ("SSIM0", "ssim_degree0", 3), ("SDE", "sde", 3),
@@ -111,11 +111,15 @@ def headline(summary: dict[str, dict], default: str = "ours", run: dict | None =
 
 # ---------------------------------------------------------------------------------------------- images
 
+_MEASURED = ("size", "x", "y", "smile", "eyes", "age", "hair lightness", "hair length", "glasses", "face width", "skin",
+             "background lightness")  # sweeps read as progress toward a value; the rest (colours, hues) as hits
+
+
 def plot_sweeps(curves: dict[str, dict[str, list[tuple[float, float]]]], path: Path) -> Path | None:
     """Degree vs measured response, one panel per attribute, one line per method; ``None`` without sweeps."""
+    order = ("shape", "colour", "background", "size", "x", "y", *_MEASURED[3:])
     names = sorted({name for by_name in curves.values() for name in by_name},
-                   key=lambda n: ("shape", "colour", "background", "size", "x", "y").index(n)
-                   if n in ("shape", "colour", "background", "size", "x", "y") else 9)
+                   key=lambda n: (order.index(n) if n in order else len(order), n))
     if not names:
         return None
     import matplotlib
@@ -133,7 +137,7 @@ def plot_sweeps(curves: dict[str, dict[str, list[tuple[float, float]]]], path: P
                 ax.plot([d for d, _ in points], [v for _, v in points], marker="o", label=method)
         ax.set_title(name)
         ax.set_xlabel("degree")
-        ax.set_ylabel("progress to target value" if name in CONTINUOUS else "share reading as target")
+        ax.set_ylabel("progress to target" if name in _MEASURED else "share at target", fontsize=8)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
@@ -176,7 +180,7 @@ def contact_sheet(contact: Sequence[tuple[QualityCase, dict[str, Image.Image]]],
     if not contact:
         return None
     methods = list(contact[0][1])
-    world = contact[0][0].scene is not None
+    world = ideal_image(contact[0][0]) is not None
     columns = ["source"] + (["ideal"] if world else []) + methods
     side = contact[0][0].image.width * scale
     label_w, header_h, gap = 150, 16, 4
@@ -191,9 +195,7 @@ def contact_sheet(contact: Sequence[tuple[QualityCase, dict[str, Image.Image]]],
             draw.text((2, y + 2 + 12 * line), text[k:k + 24], fill="black")
         cells = [case.image]
         if world:
-            from ..world.scene import render
-
-            cells.append(render(ideal_scene(case.scene, case.targets), case.image.width))
+            cells.append(ideal_image(case))
         cells += [outputs[m] for m in methods]
         for j, image in enumerate(cells):
             sheet.paste(image.resize((side, side), Image.Resampling.NEAREST), (label_w + j * (side + gap), y))
@@ -202,6 +204,31 @@ def contact_sheet(contact: Sequence[tuple[QualityCase, dict[str, Image.Image]]],
 
 
 # ---------------------------------------------------------------------------------------------- markdown
+
+_PORTRAIT_MEASURES = """\
+## What is measured
+
+Each case is a random portrait (`ems_core/portraits/`), its canonical caption and one or two attributes moved
+together by each degree, from the caption's phrase to another phrase of the same attribute, through the phrases
+between as the app's slider goes (`ems_core/bench/portrait_quality.py`). Every method gets the same image,
+prompt, target phrases and seed. Outputs are read by the portrait oracle (`ems_core/portraits/oracle.py`).
+
+- **hit**: at degree 1 every attribute the target prompt changes reads as its target word.
+- **kept**: every other attribute's measured value within half the distance between neighbouring words' band
+  centres of the source's reading (a change that reads half-way to another word: 0.2 for three-word attributes,
+  0.14 for smile and skin, 0.09 for hair hue, 0.075 for background hue), **and** what no caption names: head position within 0.5 px per axis,
+  tilt within 1.5 degrees, background texture signature within 0.02 (the autoencoder's own round trip stays
+  under 0.23 px, 0.94 degrees and 0.009; a different draw of those details moves them by a median 1.1-1.3 px,
+  0.7 degrees and 0.047). **both**: hit and kept.
+- **rho**: on sweep cases (degrees 0, .25, .5, .75, 1) of an ordered attribute, Spearman's rho of degree vs the
+  oracle's value, signed so that +1 moves steadily toward the target; hues report **switch at** instead.
+- **PSNR0 / SSIM0**: degree 0 against the source image. The autoencoder alone caps PSNR0 (see the note above).
+- **outside d**: mean absolute change (0-255) at degree 1 on pixels the ideal edit leaves alone (the ideal
+  edit is the source portrait with only the targets moved to their words' band centres, rendered; its region is
+  where it differs from the source by more than 6/255, grown by a pixel).
+- **SDE**: as on the shapes world (docs/method.md, "Measuring an edit"), with that region.
+- **NFE edit / move**: transformer evaluations of one degree-1 edit of a fresh image, and of one further degree.
+"""
 
 _MEASURES = """\
 ## What is measured
@@ -288,10 +315,13 @@ def _settings_text(settings: Any) -> str:
 TARGETS = (("target hit (single edits)", "target_hit", 0.95), ("every other attribute kept, worst one", "kept_min", 0.95),
            ("rho, size sweeps", "rho_size", 0.95), ("rho, position sweeps", "rho_position", 0.95),
            ("degree-0 PSNR (dB)", "psnr_degree0", 30.0))
+PORTRAIT_TARGETS = (("target hit (single edits)", "target_hit", 0.95),
+                    ("every other attribute kept, worst one", "kept_min", 0.95), ("rho, every sweep", "rho", 0.95))
 RIVALS = ("flowedit", "regenerate")  # the default's "both" must be at least theirs
 
 
-def targets_table(summary: dict[str, dict], default: str = "ours") -> list[str]:
+def targets_table(summary: dict[str, dict], default: str = "ours", targets: Sequence[tuple[str, str, float]] = TARGETS
+                  ) -> list[str]:
     """Markdown lines: each bar, the default method's value and whether it is met (empty when the default or its
     numbers are missing)."""
     ours = summary.get(default)
@@ -300,7 +330,7 @@ def targets_table(summary: dict[str, dict], default: str = "ours") -> list[str]:
     kept = ours["overall"].get("kept") or {}
     values = {**ours, "kept_min": min(kept.values()) if kept else None}
     rows = [(label, values.get(key), f">= {bar:g}", values.get(key) is not None and values[key] >= bar)
-            for label, key, bar in TARGETS]
+            for label, key, bar in targets]
     for rival in RIVALS:
         if rival in summary and summary[rival].get("both") is not None and ours.get("both") is not None:
             theirs = summary[rival]["both"]
@@ -312,9 +342,11 @@ def targets_table(summary: dict[str, dict], default: str = "ours") -> list[str]:
 
 
 def markdown_report(summary: dict[str, dict], methods: Sequence[Any], run: dict, figures: dict[str, Path | None],
-                    out_dir: Path, annotated: bool = False, notes: Sequence[str] = ()) -> str:
-    """The whole page; its last line is the :func:`headline` JSON."""
-    title = "Quality benchmark: annotated images" if annotated else "Quality benchmark: every edit against what users would pick instead"
+                    out_dir: Path, annotated: bool = False, notes: Sequence[str] = (), world: str = "shapes") -> str:
+    """The whole page; its last line is the :func:`headline` JSON. ``world`` picks the definitions and bars."""
+    title = ("Quality benchmark: annotated images" if annotated else
+             "Quality benchmark on the portrait world" if world == "portraits" else
+             "Quality benchmark: every edit against what users would pick instead")
     lines = [f"# {title}", "",
              "*Generated by the command below; do not edit by hand.*", "",
              "```bash", run["command"], "```", "",
@@ -327,7 +359,7 @@ def markdown_report(summary: dict[str, dict], methods: Sequence[Any], run: dict,
     lines += ["", "## Summary", "",
               "Single-attribute edits (degree 1) unless the column says otherwise; *pairs both*: two attributes "
               "edited at once. `-`: not measured in this run.", "", summary_table(summary, markdown=True), ""]
-    bars = targets_table(summary)
+    bars = targets_table(summary, targets=PORTRAIT_TARGETS if world == "portraits" else TARGETS)
     if bars and not annotated:
         lines += ["### The default against its bars", "", *bars, "",
                   "Where a bar is not met, docs/method.md (\"The Sample step: what won\") says why.", ""]
@@ -337,6 +369,6 @@ def markdown_report(summary: dict[str, dict], methods: Sequence[Any], run: dict,
         lines += ["## Plots", ""]
         for label, path in shown.items():
             lines += [f"![{label}]({Path(path).relative_to(out_dir).as_posix()})", ""]
-    lines += [] if annotated else [_MEASURES, _SETTINGS]
+    lines += [] if annotated else [_PORTRAIT_MEASURES if world == "portraits" else _MEASURES, _SETTINGS]
     lines += [_ANNOTATED_FORMAT, json.dumps(headline(summary, run=run))]
     return "\n".join(lines) + "\n"

@@ -3,6 +3,7 @@ the report. The argument parsing is in ``ems_core/cli/bench.py``; this is the li
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import time
@@ -18,7 +19,8 @@ from .quality import (DEFAULT_METHODS, QualityCase, QualityMethod, aggregate, ma
 from .quality_report import contact_sheet, headline, markdown_report, plot_preservation, plot_sweeps, text_tables
 from .shard import ProcessShare, merge_shards, write_shard
 
-__all__ = ["FULL", "QUICK", "QualityOptions", "SuiteSize", "run_benchmark", "suite_for"]
+__all__ = ["FULL", "FULL_PORTRAITS", "QUICK", "QUICK_PORTRAITS", "QualityOptions", "SuiteSize", "run_benchmark",
+           "suite_for", "world_of"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class SuiteSize:
 
 FULL = SuiteSize(cases=240, sweeps=8, pairs=36)  # 240 singles (48 of them sweeps) + 36 pairs
 QUICK = SuiteSize(cases=30, sweeps=1, pairs=6)  # 36 cases, one sweep per attribute
+#: The portrait world's suites: eleven editable attributes, 20 singles each (4 of them sweeps) in the full one.
+FULL_PORTRAITS = SuiteSize(cases=220, sweeps=4, pairs=30)
+QUICK_PORTRAITS = SuiteSize(cases=11, sweeps=1, pairs=3)
+SIZES = {"shapes": (FULL, QUICK), "portraits": (FULL_PORTRAITS, QUICK_PORTRAITS)}
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class QualityOptions:
     command: str = "python -m ems_core bench quality"
     device: str = "cpu"
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
+
+    world: str = "shapes"  # the bundled world whose suite runs (the backend's; other backends run the shapes one)
 
     def check(self) -> None:
         """Refuse unknown methods, sizes out of range and a missing annotations file (before any model loads)."""
@@ -71,7 +79,8 @@ class QualityOptions:
             raise ValueError(f"--seed must be in [0, 2^32), got {self.seed}")
 
     def size(self) -> SuiteSize:
-        base = QUICK if self.quick else FULL
+        full, quick = SIZES.get(self.world, SIZES["shapes"])
+        base = quick if self.quick else full
         return SuiteSize(base.cases if self.cases is None else self.cases,
                          base.sweeps if self.sweeps is None else self.sweeps,
                          base.pairs if self.pairs is None else self.pairs)
@@ -85,7 +94,17 @@ def suite_for(options: QualityOptions, image_size: int) -> list[QualityCase]:
         return load_annotated(options.annotations, image_size)
     options.check()
     size = options.size()
+    if options.world == "portraits":
+        from .portrait_quality import portrait_suite
+
+        return portrait_suite(size.cases, size.sweeps, size.pairs, options.seed, image_size)
     return world_suite(size.cases, size.sweeps, size.pairs, options.seed, image_size)
+
+
+def world_of(backend: Backend) -> str:
+    """The bundled world a backend was trained on (``"shapes"`` for any other backend: its suite is the default)."""
+    world = getattr(backend, "world", None)
+    return getattr(world, "name", "shapes")
 
 
 def _aliases(methods: Sequence[QualityMethod]) -> dict[str, str]:
@@ -115,6 +134,8 @@ def run_benchmark(backend: Backend, options: QualityOptions, share: ProcessShare
     "files"}`` on the main process and ``None`` on the others."""
     share = share or ProcessShare()
     started = time.perf_counter()
+    if options.world != world_of(backend) and not options.annotations:
+        options = dataclasses.replace(options, world=world_of(backend))
     cases = suite_for(options, backend.info.image_size)
     methods = make_methods(options.methods, backend.info)
     aliases = _aliases(methods)
@@ -145,24 +166,33 @@ def run_benchmark(backend: Backend, options: QualityOptions, share: ProcessShare
            "model": backend.info.name, "device": str(backend.device), "threads": torch.get_num_threads(),
            "processes": share.world, "cases": len(cases), "case_counts": _case_counts(cases),
            "quick": options.quick, "wall_s": round(wall, 1)}
+    portraits = options.world == "portraits" and not options.annotations
+    extra = list(options.extra_notes)
+    if portraits and share.is_main:
+        from .portrait_quality import reconstruction_note
+
+        extra = [reconstruction_note(backend, cases), "FlowEdit and refine-only keep the settings chosen on the shapes "
+                 "world (below); they were not tuned again for portraits."] + extra
     notes = [f"`{alias}` has the same settings as `{original}` on this backend, so its rows are `{original}`'s "
-             f"outputs (not a second run)." for alias, original in aliases.items()] + list(options.extra_notes)
+             f"outputs (not a second run)." for alias, original in aliases.items()] + extra
     files = {}
     if options.records:
         Path(options.records).write_text(json.dumps({"run": run, "costs": costs, "records": records}))
         files["records"] = options.records
     if out_dir is not None:
         annotated = bool(options.annotations)
-        figures_dir = out_dir / ("benchmark-annotated" if annotated else "benchmark")
+        stem = "benchmark-annotated" if annotated else "benchmark-portraits" if portraits else "benchmark"
+        figures_dir = out_dir / stem
         figures_dir.mkdir(parents=True, exist_ok=True)
         figures = {
             "degree vs measured attribute": plot_sweeps(sweep_curves(records), figures_dir / "degree_response.png"),
             "preservation per attribute": plot_preservation(summary, figures_dir / "preservation.png"),
             "contact sheet (largest degree)": contact_sheet(contact, figures_dir / "contact_sheet.png"),
         }
-        page = out_dir / ("benchmark-annotated.md" if annotated else "benchmark.md")
+        page = out_dir / f"{stem}.md"
         run["wall_s"] = round(time.perf_counter() - started, 1)  # the page's time includes the plots
-        page.write_text(markdown_report(summary, methods, run, figures, out_dir, annotated, notes))
+        page.write_text(markdown_report(summary, methods, run, figures, out_dir, annotated, notes,
+                                        world="portraits" if portraits else "shapes"))
         files = {"report": str(page), **{k: str(v) for k, v in figures.items() if v is not None}}
     return {"text": text_tables(summary), "headline": headline(summary, run=run), "summary": summary,
             "files": files, "notes": notes}

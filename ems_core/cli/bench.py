@@ -17,16 +17,21 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     latency.add_argument("--repeats", type=int, default=30, help="moves of each kind")
     latency.add_argument("--quick", action="store_true", help="10 moves of each kind (well under 2 minutes)")
     quality = sub.add_parser("quality", help="every edit method on the same seeded cases: target hit, preservation, "
-                                             "slider response, degree-0 PSNR/SSIM, SDE, NFE; writes docs/benchmark.md")
+                                             "slider response, degree-0 PSNR/SSIM, SDE, NFE; writes docs/benchmark.md "
+                                             "(docs/benchmark-portraits.md for --model world-portraits)")
     quality.add_argument("--model", default="world")
     quality.add_argument("--device", default="cpu")
     quality.add_argument("--dtype", default=None)
     quality.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     quality.add_argument("--quick", action="store_true",
-                         help="36 cases (30 single-attribute with one sweep per attribute, 6 pairs) instead of 276")
-    quality.add_argument("--cases", type=int, default=None, help="single-attribute edits (default 240; quick 30)")
-    quality.add_argument("--sweeps", type=int, default=None, help="degree sweeps per attribute (default 8; quick 1)")
-    quality.add_argument("--pairs", type=int, default=None, help="two-attribute edits (default 36; quick 6)")
+                         help="36 cases (30 single-attribute with one sweep per attribute, 6 pairs) instead of 276; "
+                              "portraits: 14 (one sweep per attribute, 3 pairs) instead of 250")
+    quality.add_argument("--cases", type=int, default=None,
+                         help="single-attribute edits (default 240, quick 30; portraits 220, quick 11)")
+    quality.add_argument("--sweeps", type=int, default=None,
+                         help="degree sweeps per attribute (default 8, quick 1; portraits 4, quick 1)")
+    quality.add_argument("--pairs", type=int, default=None,
+                         help="two-attribute edits (default 36, quick 6; portraits 30, quick 3)")
     quality.add_argument("--seed", type=int, default=11)
     quality.add_argument("--methods", default=None,
                          help="comma-separated (default: ours,ems-no-refine,refine-only,flowedit,invert-resample,"
