@@ -3,7 +3,7 @@
 1. Discovery: time to find k LOCO directions on one scene (whole image; object region with the background's
    top directions projected off), and which oracle attribute each changes over strengths -L..L.
 2. Transfer: each direction applied to other scenes: does it change the same attribute with the same sign?
-3. Text directions: T-LOCO and HSDS at "strength 1" on the EMS edit cases, beside EMS at degree 1 (the
+3. Text directions: SDS, T-LOCO and HSDS at "strength 1" on the EMS edit cases, beside EMS at degree 1 (the
    backend's edit settings). Strength 1 is the first-order match of the text pair's PMP change
    (``ems_core.directions.text``); a multiplier is also calibrated on separate cases and reported.
 
@@ -47,6 +47,8 @@ def main() -> None:
     parser.add_argument("--multipliers", default="0.5,1,2,4", help="strength multipliers tried in calibration")
     parser.add_argument("--damping", type=float, default=0.1, help="HSDS damping")
     parser.add_argument("--cg-iters", type=int, default=8, help="HSDS conjugate-gradient iterations")
+    parser.add_argument("--text-methods", default="sds,tloco,hsds", help="text directions to test, comma-separated")
+    parser.add_argument("--skip-discovery", action="store_true", help="only the text directions (part 3)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -63,7 +65,7 @@ def main() -> None:
     scene = random_scenes(1, args.scene_seed)[0]
     others = world_sessions(backend, random_scenes(args.transfer_scenes, args.transfer_seed), config)
     report["discovery"] = []
-    for region, null_rank in (("none", 0), ("object", 5)):
+    for region, null_rank in () if args.skip_discovery else (("none", 0), ("object", 5)):
         directions, found = discover_on_scene(backend, scene, config, args.k, region, null_rank, strengths)
         found["transfer"] = transfer(directions, found["directions"], others, strengths, config)
         report["discovery"].append(found)
@@ -76,7 +78,9 @@ def main() -> None:
     multipliers = numbers(args.multipliers)
     report["ems"] = evaluate_edits(backend, cases, config)
     report["text"] = {}
-    for method, options in (("tloco", {}), ("hsds", {"damping": args.damping, "cg_iters": args.cg_iters})):
+    options_of = {"sds": {}, "tloco": {}, "hsds": {"damping": args.damping, "cg_iters": args.cg_iters}}
+    for method in filter(None, args.text_methods.split(",")):
+        options = options_of[method]
         tuned = evaluate_text_directions(backend, calibration, config, method, multipliers, **options)
         best = max(multipliers, key=lambda m: (tuned["by_multiplier"][str(m)]["both"], -abs(m - 1)))
         tested = evaluate_text_directions(backend, cases, config, method, sorted({1.0, best}), **options)

@@ -2,11 +2,13 @@
 on aligned faces (the LOCO paper's setting), where the shapes world's objects sit anywhere?
 
     python benchmarks/portrait_directions.py --model assets/world-portraits --out benchmarks/results/portrait_directions.json
+    python benchmarks/portrait_directions.py --regions '' --sources 5 --out benchmarks/results/portrait_text_directions.json
 
 1. LOCO: k directions of one portrait per region (whole image; the mouth and the eyes with the complement's top
    5 projected off), what each changes there, and transfer to ``--transfer`` other portraits.
-2. Text directions (T-LOCO, HSDS) for the source portrait's smile towards the far end of the scale, whole image
-   and mouth region, applied to the same other portraits: does smile move the asked way, and change most?
+2. Text directions (SDS, T-LOCO, HSDS) for each of ``--sources`` source portraits' smile towards the far end of
+   the scale, whole image and mouth region, applied to the same ``--transfer`` other portraits: does smile move
+   the asked way, and change most?
 
 Strengths are fractions of the inverted latent's norm (``ems_core.bench.portrait_directions``). The last line is
 one JSON object; ``--sheet`` saves the source portrait's strips (one row per direction).
@@ -37,7 +39,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5, help="portraits' seed (the first is the source)")
     parser.add_argument("--transfer", type=int, default=10)
     parser.add_argument("--fractions", default="-0.4,-0.2,0,0.2,0.4", help="of ||z_t0||, 0 included")
-    parser.add_argument("--regions", default="none:0,mouth:5,eyes:5", help="region:null_rank, comma-separated")
+    parser.add_argument("--regions", default="none:0,mouth:5,eyes:5",
+                        help="LOCO's region:null_rank, comma-separated ('' skips LOCO)")
+    parser.add_argument("--text-methods", default="sds,tloco,hsds", help="text directions, comma-separated")
+    parser.add_argument("--text-regions", default="none,mouth")
+    parser.add_argument("--sources", type=int, default=1, help="source portraits for the text directions")
     parser.add_argument("--start-time", type=float, default=None, help="noise level t0 (default: the model's)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sheet", help="PNG of the source portrait along each direction")
@@ -51,13 +57,13 @@ def main() -> None:
     if args.start_time is not None:
         config = config.with_(start_time=args.start_time)
     fractions = [float(f) for f in args.fractions.split(",")]
-    sessions = portrait_sessions(backend, 1 + args.transfer, args.seed, config)
-    source, others = sessions[0], sessions[1:]
+    sessions = portrait_sessions(backend, args.sources + args.transfer, args.seed, config)
+    source, others = sessions[0], sessions[args.sources:]
     report = {"model": args.model, "config": config.to_dict(), "fractions": fractions, "source": source.source_prompt,
               "loco": [], "text": []}
     strips = []
 
-    for spec in args.regions.split(","):
+    for spec in filter(None, args.regions.split(",")):
         region, null_rank = spec.split(":")
         directions, found = discover_on_portrait(source, config, args.k, region, int(null_rank), fractions)
         found["transfer"] = [portrait_transfer(d, f, others, fractions, config)
@@ -69,27 +75,39 @@ def main() -> None:
                           "directions": [(x["attribute"], x["sign"]) for x in found["directions"]],
                           "transfer": [t["same_attribute_and_sign"] for t in found["transfer"]]}), flush=True)
 
-    words = source.source_prompt
-    phrase = next(p for w, p in sorted(SMILE_PHRASES.items(), key=lambda kv: -len(kv[1])) if p in words)
-    target, sign = ("beaming", 1) if phrase == SMILE_PHRASES["frowning"] else ("frowning", -1)
-    for method in ("tloco", "hsds"):
-        for region in ("none", "mouth"):
-            direction = text_direction(source, method, phrase, target, region=region, config=config)
-            own = portrait_response(source, direction, fractions, config)
-            row = {"method": method, "region": region, "edit": f"{phrase} -> {target}",
-                   "on_source": {k: v for k, v in own.items() if k != "images"},
-                   "transfer": portrait_transfer(direction, own, others, fractions, config, "smile", sign)}
-            report["text"].append(row)
-            strips.append(horizontal_strip(own["images"]))
-            print(json.dumps({"text": method, "region": region, "smile_on_source": own["changes"]["smile"],
-                              "transfer": row["transfer"]["same_attribute_and_sign"],
-                              "moved_that_way": row["transfer"]["same_sign_on_that_attribute"]}), flush=True)
-    if args.sheet:
+    for index, source in enumerate(sessions[:args.sources]):
+        words = source.source_prompt
+        phrase = next(p for w, p in sorted(SMILE_PHRASES.items(), key=lambda kv: -len(kv[1])) if p in words)
+        smiling = phrase in (SMILE_PHRASES["beaming"], SMILE_PHRASES["smiling"])
+        target, sign = ("frowning", -1) if smiling else ("beaming", 1)
+        for method in filter(None, args.text_methods.split(",")):
+            for region in filter(None, args.text_regions.split(",")):
+                direction = text_direction(source, method, phrase, target, region=region, config=config)
+                own = portrait_response(source, direction, fractions, config)
+                row = {"method": method, "region": region, "source": index, "edit": f"{phrase} -> {target}",
+                       "on_source": {k: v for k, v in own.items() if k != "images"},
+                       "transfer": portrait_transfer(direction, own, others, fractions, config, "smile", sign)}
+                report["text"].append(row)
+                if index == 0:
+                    strips.append(horizontal_strip(own["images"]))
+                print(json.dumps({"text": method, "region": region, "source": index, "edit": row["edit"],
+                                  "smile_on_source": own["changes"]["smile"],
+                                  "transfer": row["transfer"]["same_attribute_and_sign"],
+                                  "moved_that_way": row["transfer"]["same_sign_on_that_attribute"]}), flush=True)
+    if args.sheet and strips:
         width, height = strips[0].size
         sheet = Image.new("RGB", (width, height * len(strips)))
         for i, strip in enumerate(strips):
             sheet.paste(strip, (0, i * height))
         sheet.save(args.sheet)
+    summary: dict[str, dict] = {}
+    for row in report["text"]:
+        entry = summary.setdefault(f"{row['method']}:{row['region']}", {"per_source": [], "of_each": args.transfer})
+        entry["per_source"].append(row["transfer"]["same_attribute_and_sign"])
+    for key, entry in summary.items():
+        entry["at_least_8_of_10"] = sum(n >= 0.8 * args.transfer for n in entry["per_source"])
+        print(json.dumps({"transfer": key, **entry}), flush=True)
+    report["text_summary"] = summary
     report["wall_s"] = round(time.perf_counter() - started, 1)
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1) + "\n")

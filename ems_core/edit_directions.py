@@ -32,7 +32,7 @@ from PIL import Image
 
 from .config import EditConfig
 from .directions import (Direction, PMPFunction, compose, hsds_direction, latent_mask, loco_directions,
-                         pmp_function, subspace_iteration, tloco_direction)
+                         pmp_function, sds_direction, subspace_iteration, tloco_direction)
 from .directions.jacobian import masked
 from .extract import Attribute
 from .manipulate import check_degree
@@ -44,7 +44,7 @@ __all__ = ["REGIONS", "TEXT_METHODS", "check_applicable", "discover_directions",
 
 REGIONS = ("none", "object", "background", "face", "eyes", "mouth", "painted")  # a backend's: regions_of()
 PAINTED = "painted"  # a region the user paints (any model): pass its image-resolution mask as ``painted``
-TEXT_METHODS = ("tloco", "hsds")
+TEXT_METHODS = ("sds", "tloco", "hsds")  # text-supervised directions; sds transfers best (docs/method.md)
 
 
 def image_hash(image: Image.Image) -> str:
@@ -165,7 +165,7 @@ def text_direction(session: EditSession, method: str, source: str, target: str, 
                    region: str = "none", null_rank: int = 0, config: EditConfig | None = None,
                    damping: float = 0.1, cg_iters: int = 8, seed: int = 0,
                    painted: np.ndarray | None = None) -> Direction:
-    """A text-supervised direction (``method`` ``"tloco"`` or ``"hsds"``) for the edit ``source -> target``
+    """A text-supervised direction (``method`` ``"sds"``, ``"tloco"`` or ``"hsds"``) for the edit ``source -> target``
     (a phrase of the source prompt, or with ``full_prompt`` the whole target prompt) at the session's
     inversion. Its ``unit_strength`` is what a degree of 1 means (:mod:`ems_core.directions.text`)."""
     if method not in TEXT_METHODS:
@@ -184,6 +184,8 @@ def text_direction(session: EditSession, method: str, source: str, target: str, 
     provenance = {**_provenance(session, config, steps, guidance), "source": source, "target": target,
                   "target_prompt": target_prompt}
     name = session.backend.info.name
+    if method == "sds":
+        return sds_direction(source_pmp, target_pmp, z_t, t, name, mask, complement, region, provenance)
     if method == "tloco":
         return tloco_direction(source_pmp, target_pmp, z_t, t, name, mask, complement, region, provenance)
     return hsds_direction(source_pmp, target_pmp, z_t, t, name, mask, damping, cg_iters,
@@ -225,7 +227,7 @@ def render_text_edits(session: EditSession, method: str, degree_sets: list[dict[
                       **options) -> tuple[list[RenderResult], dict[str, Direction]]:
     """EMS-style degrees rendered with text-supervised latent directions instead of moved embeddings.
 
-    One direction per attribute of the session (``method`` ``"tloco"`` or ``"hsds"``, its source and target
+    One direction per attribute of the session (``method`` ``"sds"``, ``"tloco"`` or ``"hsds"``, its source and target
     phrases as the text pair), found once at the session's inversion; each ``{attribute: degree}`` renders
     ``z_t0 + sum_i degree_i * unit_strength_i * v_i`` (:func:`render_directions`). ``options`` go to
     :func:`text_direction`. Returns the renders and the directions by attribute name.

@@ -38,7 +38,7 @@ MAX_DIRECTIONS = 6  # direction sliders the page can show
 DIRECTION_RANGE = (-2.0, 2.0)  # slider units (see the module docstring)
 LOCO_UNIT_FRACTION = 0.4  # a discovered direction's slider unit: this fraction of ||z_t0|| (about 18 on the bundled
 # model, whose directions change size or position visibly from about 10: docs/method.md "Latent directions")
-METHOD_NAMES = {"loco": "LOCO", "tloco": "T-LOCO", "hsds": "HSDS"}
+METHOD_NAMES = {"loco": "LOCO", "sds": "SDS", "tloco": "T-LOCO", "hsds": "HSDS"}
 THUMBNAIL_STRENGTH = 1.0  # the thumbnails show each direction at -1 and +1 slider units
 
 
@@ -108,9 +108,9 @@ class DirectionSliders:
 
     def add_text(self, session: EditSession, config: EditConfig, method: str, name: str, source: str, target: str,
                  full_prompt: bool = False, region: str = "none", painted: np.ndarray | None = None) -> DirectionSlider:
-        """A T-LOCO or HSDS direction from an attribute row's text pair; one slider unit is a degree of 1."""
+        """An SDS, T-LOCO or HSDS direction from an attribute row's text pair; one slider unit is a degree of 1."""
         if method not in TEXT_METHODS:
-            raise ValueError(f"unknown text method {method!r}; choose {' or '.join(TEXT_METHODS)}")
+            raise ValueError(f"unknown text method {method!r}; choose one of {', '.join(TEXT_METHODS)}")
         self._room()
         direction = text_direction(session, method, source, target, full_prompt, region, config=config,
                                    painted=painted)

@@ -22,6 +22,7 @@ import gradio as gr
 
 from ems_core import DEGREE_RANGE, Attribute, AttributePreset, EditConfig
 from ems_core.config import LIMITS, MAX_SEED, SAMPLERS
+from ems_core.edit_directions import TEXT_METHODS
 
 from .directions import DIRECTION_RANGE, MAX_DIRECTIONS, METHOD_NAMES
 from .errors import Stopped, log, user_errors
@@ -375,7 +376,7 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                 with gr.Row(equal_height=True):
                     text_row = gr.Dropdown(label="From attribute row", choices=[], allow_custom_value=True,
                                            elem_id="direction-row", scale=2)
-                    text_method = gr.Radio([(METHOD_NAMES[m], m) for m in ("tloco", "hsds")], value="tloco",
+                    text_method = gr.Radio([(METHOD_NAMES[m], m) for m in TEXT_METHODS], value=TEXT_METHODS[0],
                                            label="Method", elem_id="direction-method", scale=2)
                     text_button = gr.Button("Add as a direction", elem_id="add-text-direction", scale=1)
                 with gr.Row(equal_height=True):

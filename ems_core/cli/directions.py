@@ -225,7 +225,7 @@ def _apply(args: argparse.Namespace) -> dict:
 
 
 def render_with_directions(session, method: str, degree_sets: list[dict[str, float]], config) -> tuple[list, dict]:
-    """``edit --method tloco|hsds``: each ``--edit`` becomes a text direction, its degree the strength scale
+    """``edit --method sds|tloco|hsds``: each ``--edit`` becomes a text direction, its degree the strength scale
     (degree 1 = the direction's ``unit_strength``). Returns the renders and a JSON-ready summary."""
     from ..edit_directions import render_text_edits
 

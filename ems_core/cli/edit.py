@@ -70,8 +70,8 @@ def add_edit_parser(subparsers: argparse._SubParsersAction) -> None:
                       help="the Sample step (default: the model's edit settings; docs/method.md)")
     edit.add_argument("--start-time", type=float, default=None, help="where the edit starts, t0 in (0, 1]")
     edit.add_argument("--refine-iters", type=int, default=None, help="constrained-SDS iterations (0 = off)")
-    edit.add_argument("--method", choices=("ems", "tloco", "hsds"), default="ems",
-                      help="ems: move the text embeddings; tloco / hsds: a latent direction per --edit from its "
+    edit.add_argument("--method", choices=("ems", "sds", "tloco", "hsds"), default="ems",
+                      help="ems: move the text embeddings; sds / tloco / hsds: a latent direction per --edit from its "
                            "text pair, the degree scaling its strength (docs/method.md, Latent directions)")
     edit.add_argument("--out", required=True)
     add_model_arguments(edit)

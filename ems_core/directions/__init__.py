@@ -1,4 +1,4 @@
-"""Edit directions in the image latent (LOCO, T-LOCO, HSDS): one module per method over :class:`Direction`.
+"""Edit directions in the image latent (LOCO, T-LOCO, HSDS, SDS): one module per method over :class:`Direction`.
 
 A direction is a unit vector ``v`` in the latent at noise level ``t`` of one model; applying it with a
 strength ``lambda`` moves an inverted latent ``z_t' = z_t + lambda v``, and the session samples the rest
@@ -12,6 +12,7 @@ strength ``lambda`` moves an inverted latent ``z_t' = z_t + lambda v``, and the 
 - :mod:`.text`: the text pair's PMP change and what strength 1 means for text-supervised directions;
 - :mod:`.tloco`: text-supervised T-LOCO (the text pair's PMP change pulled back through the Jacobian);
 - :mod:`.hsds`: the Hessian-informed score-distillation direction (damped Gauss-Newton, solved by CG);
+- :mod:`.sds`: the score-distillation direction (the text pair's PMP change itself, no Jacobian);
 - :mod:`.library`: save / load a direction (one ``.safetensors`` file with JSON metadata) and a library folder.
 """
 
@@ -22,6 +23,7 @@ from .jacobian import (PMPFunction, SubspaceResult, jvp, latent_mask, masked, nu
 from .library import (DEFAULT_LIBRARY, FORMAT_VERSION, DirectionEntry, DirectionLibrary, load_direction,
                       save_direction)
 from .loco import loco_directions
+from .sds import sds_direction
 from .text import StrengthFit, matched_strength, text_pmp_delta
 from .tloco import tloco_direction
 
@@ -29,5 +31,5 @@ __all__ = [
     "DEFAULT_LIBRARY", "FORMAT_VERSION", "Direction", "DirectionEntry", "DirectionLibrary", "HSDSResult",
     "PMPFunction", "StrengthFit", "SubspaceResult", "canonical_sign", "compose", "hsds_direction", "jvp", "latent_mask",
     "load_direction", "loco_directions", "masked", "matched_strength", "null_space_project", "pmp_function",
-    "save_direction", "subspace_iteration", "text_pmp_delta", "tloco_direction", "vjp",
+    "save_direction", "sds_direction", "subspace_iteration", "text_pmp_delta", "tloco_direction", "vjp",
 ]

@@ -5,7 +5,7 @@ import torch
 
 from ems_core import EditSession
 from ems_core.directions import (Direction, hsds_direction, loco_directions, masked, matched_strength,
-                                 subspace_iteration, text_pmp_delta, tloco_direction)
+                                 sds_direction, subspace_iteration, text_pmp_delta, tloco_direction)
 from ems_core.directions.hsds import conjugate_gradient
 from ems_core.edit_directions import (check_applicable, discover_directions, image_hash, region_mask,
                                       render_directions, render_text_edits, text_direction)
@@ -168,7 +168,8 @@ def test_a_direction_applies_only_at_its_noise_level_and_model(session):
 def test_text_directions_on_the_session(session):
     tloco = text_direction(session, "tloco", "red", "blue")
     hsds = text_direction(session, "hsds", "red", "blue", cg_iters=2)
-    for direction, method in ((tloco, "tloco"), (hsds, "hsds")):
+    sds = text_direction(session, "sds", "red", "blue")
+    for direction, method in ((tloco, "tloco"), (hsds, "hsds"), (sds, "sds")):
         assert direction.method == method and direction.unit_strength > 0
         assert direction.provenance["target_prompt"] == "a large blue circle at the top left on a white background"
         assert float(direction.vector.norm()) == pytest.approx(1.0, abs=1e-5)
@@ -180,3 +181,22 @@ def test_text_directions_on_the_session(session):
         text_direction(session, "ems", "red", "blue")
     with pytest.raises(ValueError, match="allowed range"):
         render_text_edits(session, "tloco", [{"colour": 5.0}])
+
+
+def test_sds_direction_is_the_normalised_text_change(linear_pair):
+    matrix, shift, source, target, z = linear_pair
+    direction = sds_direction(source, target, z, 0.6, "toy", provenance={"prompt": "p"})
+    assert torch.allclose(direction.vector, shift[0] / shift.norm(), atol=1e-12)  # no Jacobian in the direction
+    moved = matrix @ direction.vector.reshape(-1)  # ...only in its strength: lambda_1 = <J v, d> / ||J v||^2
+    assert direction.unit_strength == pytest.approx(float(moved @ shift.reshape(-1) / (moved @ moved)), rel=1e-10)
+    assert direction.method == "sds" and direction.provenance["prompt"] == "p" and direction.provenance["null_rank"] == 0
+    mask = torch.tensor([[1.0, 0, 0], [1, 1, 0], [0, 0, 0]], dtype=torch.float64)
+    local = sds_direction(source, target, z, 0.6, "toy", mask=mask, mask_kind="object")
+    assert torch.allclose(local.vector, (mask * shift)[0] / (mask * shift).norm(), atol=1e-12)
+    assert float(local.vector[:, 2, 2].abs().max()) == 0.0  # nothing outside the region
+    basis = torch.zeros(1, *SHAPE, dtype=torch.float64)
+    basis[0, 0, 0, 0] = 1.0
+    projected = sds_direction(source, target, z, 0.6, "toy", mask=mask, complement_basis=basis)
+    assert float(projected.vector[0, 0, 0]) == pytest.approx(0.0, abs=1e-12) and projected.provenance["null_rank"] == 1
+    with pytest.raises(ValueError, match="no change"):
+        sds_direction(source, source, z, 0.6, "toy")
