@@ -108,11 +108,11 @@ def portrait_kept(source: PortraitMeasurement, edited: PortraitMeasurement, targ
             kept[name] = False
             continue
         a, b = getattr(source, name), getattr(edited, name)
-        kept[name] = math.isfinite(a) and math.isfinite(b) and abs(a - b) <= value_tolerance(name)
+        kept[name] = bool(math.isfinite(a) and math.isfinite(b) and abs(a - b) <= value_tolerance(name))
     head_moved = max(abs(source.head_x - edited.head_x), abs(source.head_y - edited.head_y)) if face else math.inf
-    kept["head position"] = head_moved <= HEAD_TOLERANCE
-    kept["tilt"] = face and abs(source.tilt - edited.tilt) <= TILT_TOLERANCE
-    kept["background texture"] = background_distance(source, edited) <= TEXTURE_TOLERANCE
+    kept["head position"] = bool(head_moved <= HEAD_TOLERANCE)
+    kept["tilt"] = bool(face and abs(source.tilt - edited.tilt) <= TILT_TOLERANCE)
+    kept["background texture"] = bool(background_distance(source, edited) <= TEXTURE_TOLERANCE)
     return kept
 
 
@@ -202,7 +202,7 @@ def score_portrait(case: QualityCase, outputs: Sequence[Image.Image], method: st
     hit = all(edited_reading.words[name] == word for name, word in case.targets.items()) and (
         edited_reading.found or all(name.startswith("background") for name in case.targets))
     kept = portrait_kept(source, edited_reading, list(case.targets))
-    record.update(target_hit=hit, kept=kept, preserved=all(kept.values()), both=hit and all(kept.values()))
+    record.update(target_hit=bool(hit), kept=kept, preserved=all(kept.values()), both=hit and all(kept.values()))
     ideal = ideal_image(case)
     region = ideal_region(case.image, ideal)
     record["outside_change"] = round(mean_abs_change(case.image, edited, ~region), 3) if (~region).any() else None

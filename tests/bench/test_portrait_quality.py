@@ -105,7 +105,8 @@ def test_a_target_prompt_that_changes_nothing_has_no_targets():
 def test_run_on_the_tiny_portrait_model(tmp_path, capsys):
     """The portrait suite end to end on random weights: the page and its name are the portrait world's."""
     code = main(["bench", "quality", "--model", "tiny-random-portraits", "--quick", "--cases", "2", "--sweeps", "1",
-                 "--pairs", "1", "--methods", "ours,sdedit", "--threads", "1", "--out-dir", str(tmp_path)])
+                 "--pairs", "1", "--methods", "ours,sdedit", "--threads", "1", "--out-dir", str(tmp_path),
+                 "--records", str(tmp_path / "records.json")])
     assert code == 0
     out = capsys.readouterr().out.strip().splitlines()
     report = json.loads(out[-1])
@@ -115,3 +116,5 @@ def test_run_on_the_tiny_portrait_model(tmp_path, capsys):
     assert (tmp_path / "benchmark-portraits" / "contact_sheet.png").stat().st_size > 0
     assert report["run"]["cases"] == 3 and set(report["baselines"]) == {"sdedit"}
     assert "autoencoder's own round trip" in page
+    records = json.loads((tmp_path / "records.json").read_text())["records"]  # every record is plain JSON
+    assert len(records) == 3 * 2 and all(isinstance(r["both"], bool) for r in records)
