@@ -208,10 +208,15 @@ def check_applicable(session: EditSession, direction: Direction, config: EditCon
 
 
 def render_directions(session: EditSession, directions: list[Direction], strength_sets: list[list[float]],
-                      config: EditConfig | None = None, enable_grad: bool = False) -> list[RenderResult]:
+                      config: EditConfig | None = None, enable_grad: bool = False,
+                      relative: bool = True) -> list[RenderResult]:
     """Render the session's image moved by ``sum_k lambda_k v_k`` for each list of strengths (one image each,
     one batch): ``z_t0' = z_t0 + offset``, sampled to 0 with the source prompt, degrees 0, no refinement.
-    Strengths are in latent units (multiply by :attr:`Direction.unit_strength` for degrees)."""
+    Strengths are in latent units (multiply by :attr:`Direction.unit_strength` for degrees).
+
+    ``relative`` (default): the result is the source latent plus what the move changed (the render minus the
+    zero-offset render, ``EditSession.render_batch(relative_offset=True)``), so strength 0 gives the source back
+    and the inversion's own blur does not show; ``False``: the raw render."""
     if not directions or not strength_sets:
         raise ValueError("nothing to render: give at least one direction and one set of strengths")
     for direction in directions:
@@ -219,7 +224,7 @@ def render_directions(session: EditSession, directions: list[Direction], strengt
     device = session.backend.device
     offsets = torch.cat([compose(directions, list(strengths)) for strengths in strength_sets]).to(device)
     return session.render_batch([{} for _ in strength_sets], config, refine=False, latent_offset=offsets,
-                                enable_grad=enable_grad)
+                                enable_grad=enable_grad, relative_offset=relative)
 
 
 def render_text_edits(session: EditSession, method: str, degree_sets: list[dict[str, float]],

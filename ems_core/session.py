@@ -113,6 +113,7 @@ class EditSession:
         self._prepared: OrderedDict[_SourceKey, SourcePath | torch.Tensor] = OrderedDict()  # least recent first
         self._memo: OrderedDict[tuple, RenderResult] = OrderedDict()  # rendered moves, least recent first
         self._calibrations: dict[tuple, DegreeCalibration] = {}  # (target prompt, settings) -> calibration
+        self._offset_bases: dict[tuple, torch.Tensor] = {}  # zero-offset renders of inversions (relative_offset)
         self.total_nfe = 0
         self.preparations = 0  # source sides computed (source paths and inversions)
         self.memo_hits = 0
@@ -126,6 +127,7 @@ class EditSession:
         clone._memo = OrderedDict(self._memo)
         clone._prepared = OrderedDict(self._prepared)
         clone._calibrations = dict(self._calibrations)
+        clone._offset_bases = dict(self._offset_bases)
         return clone
 
     # ----- the text side -------------------------------------------------------------------------
@@ -158,6 +160,7 @@ class EditSession:
         if prompt != self._source_prompt:
             self._source_prompt = prompt
             self._prepared.clear()
+            self._offset_bases.clear()
         self._attributes = configured
         self._prune_embeddings()
 
@@ -330,7 +333,8 @@ class EditSession:
 
     def render_batch(self, degree_sets: list[dict[str, float]], config: EditConfig | None = None,
                      progress: Progress | None = None, refine: bool = True,
-                     latent_offset: torch.Tensor | None = None, enable_grad: bool = False) -> list[RenderResult]:
+                     latent_offset: torch.Tensor | None = None, enable_grad: bool = False,
+                     relative_offset: bool = False) -> list[RenderResult]:
         """Render several edits of this image in one batch (a degree sweep).
 
         Args:
@@ -343,6 +347,10 @@ class EditSession:
                 renders use the inversion sampler whatever ``config.sampler`` says.
             enable_grad: build the autograd graph through sampling, refinement and decoding, so that
                 ``result.latent`` can be differentiated (e.g. with respect to ``latent_offset``).
+            relative_offset: with ``latent_offset``, return the source latent plus what the offset changed,
+                ``z_src + (z(z_t0 + offset) - z(z_t0))``: the inversion's own reconstruction error (the
+                zero-offset render, computed once per settings and cached) cancels, as the difference sampler
+                cancels it for EMS edits. At offset 0 this gives the source latent back exactly.
         """
         # 1. Check inputs
         if not degree_sets:
@@ -386,6 +394,8 @@ class EditSession:
                     z = z + latent_offset
                 times = tail_schedule(self.backend.sigmas(steps), config.start_time)
                 z = integrate(velocity, z, times, callback)
+                if latent_offset is not None and relative_offset:
+                    z = self._latent + (z - self._offset_base(config, steps, guidance))
 
             # 5. Refine edited images with the constrained SDS (what the edit does not name stays)
             edited = [any(float(v) != 0.0 for v in d.values()) for d in degree_sets]
@@ -405,6 +415,20 @@ class EditSession:
         return [RenderResult(image, {n: float(d.get(n, 0.0)) for n in names}, counted.evaluations // batch,
                              prepare_nfe, timings, not computed, z[i:i + 1])
                 for i, (image, d) in enumerate(zip(images, degree_sets))]
+
+    def _offset_base(self, config: EditConfig, steps: int, guidance: float) -> torch.Tensor:
+        """The inversion sampled back down with no offset under the source prompt (what ``relative_offset``
+        subtracts), cached per source key; its evaluations count in :attr:`total_nfe`."""
+        source_key = self._source_key(config)
+        key = (source_key, steps, guidance)  # the render's guidance, which the source side's may differ from
+        if key not in self._offset_bases:
+            with torch.no_grad():
+                counted = CountingBackend(self.backend)
+                velocity = guided_velocity(counted, self._embedding(self._source_prompt), self._embedding(""), guidance)
+                times = tail_schedule(self.backend.sigmas(steps), config.start_time)
+                self._offset_bases[key] = integrate(velocity, self._prepared[source_key], times)
+            self.total_nfe += counted.evaluations
+        return self._offset_bases[key]
 
     def calibration(self, name: str, config: EditConfig | None = None,
                     progress: Progress | None = None) -> DegreeCalibration:

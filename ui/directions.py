@@ -7,7 +7,7 @@ and, for each, what one slider unit means in latent units (its ``scale``). They 
   restricted to the object or the background (bundled world: from its oracle). A discovered direction's slider
   unit is :data:`LOCO_UNIT_FRACTION` of the inverted latent's norm, written into its provenance as
   ``unit_strength`` so that a saved file means the same on any image;
-- **text** (T-LOCO or HSDS) from one attribute row's source and target phrases: a slider unit is the direction's
+- **text** (SDS, T-LOCO or HSDS) from one attribute row's source and target phrases: a slider unit is the direction's
   ``unit_strength`` (a degree of 1, :mod:`ems_core.directions.text`);
 - **loaded** from a ``.safetensors`` file or the server's direction library (a transfer: found on another image).
 

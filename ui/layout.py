@@ -360,7 +360,7 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                 gr.Markdown(
                     "Move the image along directions in the model's latent instead of its prompt (LOCO Edit, "
                     "docs/method.md). **Discover** finds the image's strongest unsupervised directions; **from an "
-                    "attribute** turns a row's text pair into a direction (T-LOCO or HSDS, 1 = a degree of 1); "
+                    "attribute** turns a row's text pair into a direction (SDS, T-LOCO or HSDS, 1 = a degree of 1); "
                     "**load** applies a saved direction to this image. Sliders stay when you open another image: "
                     "that is a transfer. Thumbnails show each direction alone at -1 and +1.")
                 with gr.Row(equal_height=True):

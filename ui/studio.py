@@ -377,7 +377,8 @@ class Studio:
         """A T-LOCO / HSDS slider from the attribute row ``name``; a slider unit is a degree of 1."""
         workspace = self._require(workspace)
         workspace.add_text_direction(request, name or "", method, region, painted)
-        added = f"Added a {METHOD_NAMES.get(method, method)} direction for {name!r}."
+        label = METHOD_NAMES.get(method, method)
+        added = f"Added {'an' if label[0] in 'AEFHILMNORSX' else 'a'} {label} direction for {name!r}."
         return self._directions_shown(workspace, request, values, added)
 
     @gpu

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from ems_core import EditSession
+from ems_core.images import pil_to_tensor
 from ems_core.directions import (Direction, hsds_direction, loco_directions, masked, matched_strength,
                                  sds_direction, subspace_iteration, text_pmp_delta, tloco_direction)
 from ems_core.directions.hsds import conjugate_gradient
@@ -136,9 +137,15 @@ def test_rendered_change_is_about_linear_in_small_strengths(session):
     first, second = small - zero, double - zero
     assert float(first.norm()) > 0
     assert float((second - 2 * first).norm()) < 2e-3 * float(second.norm())  # measured: 3e-4
-    # The offset itself is exactly linear, and degree 0 is the plain reconstruction.
+    # The offset itself is exactly linear; strength 0 is the source latent itself (relative renders), and the raw
+    # render's change from the zero-offset render is the relative one's change from the source.
     assert torch.allclose(direction.offset(0.1), 2 * direction.offset(0.05))
-    assert torch.allclose(zero, session.reconstruct(session.config.with_(sampler="inversion")).latent, atol=1e-6)
+    source = session.backend.encode_image(pil_to_tensor(session.image))
+    assert torch.allclose(zero, source, atol=1e-6)
+    raw_zero, raw_small = (r.latent for r in render_directions(session, [direction], [[0.0], [0.05]], relative=False))
+    assert torch.allclose(raw_zero, session.reconstruct(session.config.with_(sampler="inversion")).latent, atol=1e-6)
+    assert torch.allclose(raw_small - raw_zero, first, atol=1e-6)
+    assert not torch.allclose(raw_zero, source, atol=1e-3)  # the inversion alone does not give the source back
 
 
 def test_directions_transfer_and_compose_through_sessions(tiny_world, session, blue_square):
@@ -176,7 +183,7 @@ def test_text_directions_on_the_session(session):
     session.set_attribute("colour", "red", "blue")
     results, found = render_text_edits(session, "tloco", [{"colour": 0.0}, {"colour": 1.0}])
     assert results[0].degrees == {"colour": 0.0} and torch.allclose(found["colour"].vector, tloco.vector, atol=1e-6)
-    assert torch.allclose(results[0].latent, session.reconstruct(session.config.with_(sampler="inversion")).latent, atol=1e-6)
+    assert torch.allclose(results[0].latent, session.backend.encode_image(pil_to_tensor(session.image)), atol=1e-6)
     with pytest.raises(ValueError, match="unknown direction method"):
         text_direction(session, "ems", "red", "blue")
     with pytest.raises(ValueError, match="allowed range"):
@@ -184,11 +191,14 @@ def test_text_directions_on_the_session(session):
 
 
 def test_sds_direction_is_the_normalised_text_change(linear_pair):
-    matrix, shift, source, target, z = linear_pair
+    matrix, shift, source, target, _ = linear_pair
+    z = torch.full((1, *SHAPE), 0.5, dtype=torch.float64)  # the point does not matter to a linear map; its norm 2.12
     direction = sds_direction(source, target, z, 0.6, "toy", provenance={"prompt": "p"})
     assert torch.allclose(direction.vector, shift[0] / shift.norm(), atol=1e-12)  # no Jacobian in the direction
-    moved = matrix @ direction.vector.reshape(-1)  # ...only in its strength: lambda_1 = <J v, d> / ||J v||^2
-    assert direction.unit_strength == pytest.approx(float(moved @ shift.reshape(-1) / (moved @ moved)), rel=1e-10)
+    assert direction.unit_strength == pytest.approx(0.4 * float(z.norm()), rel=1e-12)  # a LOCO slider unit
+    moved = matrix @ direction.vector.reshape(-1)  # the first-order match is kept for reference
+    assert direction.provenance["matched_strength"] == pytest.approx(float(moved @ shift.reshape(-1) / (moved @ moved)),
+                                                                     rel=1e-10)
     assert direction.method == "sds" and direction.provenance["prompt"] == "p" and direction.provenance["null_rank"] == 0
     mask = torch.tensor([[1.0, 0, 0], [1, 1, 0], [0, 0, 0]], dtype=torch.float64)
     local = sds_direction(source, target, z, 0.6, "toy", mask=mask, mask_kind="object")
@@ -200,3 +210,5 @@ def test_sds_direction_is_the_normalised_text_change(linear_pair):
     assert float(projected.vector[0, 0, 0]) == pytest.approx(0.0, abs=1e-12) and projected.provenance["null_rank"] == 1
     with pytest.raises(ValueError, match="no change"):
         sds_direction(source, source, z, 0.6, "toy")
+    with pytest.raises(ValueError, match="latent is zero"):
+        sds_direction(source, target, torch.zeros_like(z), 0.6, "toy")
