@@ -1,0 +1,67 @@
+"""Choose the portrait model's edit settings: EMS ("ours") over a small grid of noise level ``t0`` and guidance at
+the cheap-move budget (5 steps: 8 evaluations a move), on held-out portrait cases (seed 99, not the benchmark's
+11), scored like ``bench quality --model world-portraits`` (``ems_core/bench/portrait_quality.py``).
+
+    python benchmarks/tune_portrait_edit.py --cases 44 --pairs 8 --out benchmarks/results/tune_portrait_edit.json
+
+Prints one JSON line per setting and, last, the whole grid as one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+
+import torch
+
+from ems_core.backends import load_backend
+from ems_core.bench.portrait_quality import portrait_suite, score_portrait
+from ems_core.bench.quality import _session_method, aggregate
+
+
+def evaluate(backend, cases, config) -> dict:
+    started = time.perf_counter()
+    method = _session_method("ours", config)
+    with torch.inference_mode():
+        records = [score_portrait(case, method.edit(backend, case), "ours") for case in cases]
+    summary = aggregate(records, {})["ours"]
+    pairs = summary["pairs"] or {}
+    return {"start_time": config.start_time, "guidance": config.guidance, "steps": config.steps,
+            "target_hit": summary["target_hit"], "preservation": summary["preservation"], "both": summary["both"],
+            "pairs_both": pairs.get("both"), "psnr_degree0": summary["psnr_degree0"], "sde": summary["sde"],
+            "kept": summary["overall"]["kept"], "seconds": round(time.perf_counter() - started, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="world-portraits")
+    parser.add_argument("--cases", type=int, default=44)
+    parser.add_argument("--pairs", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=99)
+    parser.add_argument("--start-times", default="0.7,0.8,0.9")
+    parser.add_argument("--guidances", default="1.5,2,3,4")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    backend = load_backend(args.model)
+    cases = portrait_suite(args.cases, 0, args.pairs, args.seed, backend.info.image_size)
+    base = backend.info.edit_config
+    grid = []
+    for start_time, guidance in itertools.product((float(v) for v in args.start_times.split(",")),
+                                                  (float(v) for v in args.guidances.split(","))):
+        row = evaluate(backend, cases, base.with_(start_time=start_time, guidance=guidance))
+        grid.append(row)
+        print(json.dumps({k: v for k, v in row.items() if k != "kept"}), flush=True)
+    report = {"command": "python benchmarks/tune_portrait_edit.py", "model": args.model, "cases": args.cases,
+              "pairs": args.pairs, "seed": args.seed, "base": base.to_dict(), "grid": grid}
+    if args.out:
+        with open(args.out, "w") as handle:
+            handle.write(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
