@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=99)
     parser.add_argument("--start-times", default="0.7,0.8,0.9")
     parser.add_argument("--guidances", default="1.5,2,3,4")
+    parser.add_argument("--pairs-of", default=None, help="instead of the grid: 't0:g,t0:g,...' settings to compare")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -50,8 +51,10 @@ def main() -> None:
     cases = portrait_suite(args.cases, 0, args.pairs, args.seed, backend.info.image_size)
     base = backend.info.edit_config
     grid = []
-    for start_time, guidance in itertools.product((float(v) for v in args.start_times.split(",")),
-                                                  (float(v) for v in args.guidances.split(","))):
+    settings = ([tuple(float(x) for x in pair.split(":")) for pair in args.pairs_of.split(",")] if args.pairs_of else
+                itertools.product((float(v) for v in args.start_times.split(",")),
+                                  (float(v) for v in args.guidances.split(","))))
+    for start_time, guidance in settings:
         row = evaluate(backend, cases, base.with_(start_time=start_time, guidance=guidance))
         grid.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "kept"}), flush=True)

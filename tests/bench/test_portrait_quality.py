@@ -115,6 +115,6 @@ def test_run_on_the_tiny_portrait_model(tmp_path, capsys):
     assert json.loads(page.strip().splitlines()[-1]) == report
     assert (tmp_path / "benchmark-portraits" / "contact_sheet.png").stat().st_size > 0
     assert report["run"]["cases"] == 3 and set(report["baselines"]) == {"sdedit"}
-    assert "autoencoder's own round trip" in page
+    assert "The ceiling set by the model's autoencoder" in page
     records = json.loads((tmp_path / "records.json").read_text())["records"]  # every record is plain JSON
     assert len(records) == 3 * 2 and all(isinstance(r["both"], bool) for r in records)
