@@ -18,7 +18,7 @@ from ..world.model import WordTokenizer, WorldAutoencoder, encode_text
 from ..world.spec import WorldSpec, world_spec
 from .contract import Backend, BackendInfo
 
-__all__ = ["BUNDLED_MODEL_DIR", "WORLD_EDIT_CONFIG", "WorldBackend", "load_world_backend"]
+__all__ = ["BUNDLED_MODEL_DIR", "PORTRAIT_EDIT_CONFIG", "WORLD_EDIT_CONFIG", "WorldBackend", "load_world_backend"]
 
 #: The repository's ``assets/world-model``: found from a checkout or an editable install (``pip install -e .``);
 #: a wheel does not carry it (pass the folder to ``load_backend`` instead).
@@ -26,6 +26,10 @@ BUNDLED_MODEL_DIR = world_spec("shapes").model_dir
 
 #: The bundled model's edit settings (docs/method.md, "Cheap moves").
 WORLD_EDIT_CONFIG = EditConfig(steps=5, start_time=0.8, guidance=2.0, refine_iters=0)
+#: The portrait model's: the same budget (8 evaluations a move), from t0 = 0.9 at guidance 1.5, chosen on held-out
+#: portrait cases by benchmarks/tune_portrait_edit.py (docs/method.md, "The portrait model's edit settings").
+PORTRAIT_EDIT_CONFIG = EditConfig(steps=5, start_time=0.9, guidance=1.5, refine_iters=0)
+_EDIT_CONFIGS = {"shapes": WORLD_EDIT_CONFIG, "portraits": PORTRAIT_EDIT_CONFIG}
 
 
 class WorldBackend(Backend):
@@ -47,10 +51,10 @@ class WorldBackend(Backend):
         self.autoencoder = _placed(autoencoder, self.device, dtype)
         self.tokenizer = tokenizer
         self.sampling_shift = sampling_shift
-        # Guidance 4 for generation (model card). Edits: guidance 2, 5 steps from t0 = 0.8, no refinement:
-        # 8 evaluations a slider move, measured against the old 32-evaluation default in docs/method.md.
+        # Guidance 4 for generation (model card). Edits: 5 steps, no refinement, 8 evaluations a slider move
+        # (shapes: guidance 2 from t0 = 0.8; portraits: 1.5 from 0.9), measured in docs/method.md.
         self.info = BackendInfo(name=name, family="world", image_size=self.world.image_size, default_steps=20,
-                                default_guidance=4.0, edit_config=WORLD_EDIT_CONFIG,
+                                default_guidance=4.0, edit_config=_EDIT_CONFIGS[self.world.name],
                                 notes=f"bundled {self.world.name}-world MMDiT",
                                 extras={"examples": str(self.world.examples_dir)})
 
