@@ -1,5 +1,5 @@
 """Choose the portrait model's edit settings: EMS ("ours") over a small grid of noise level ``t0`` and guidance at
-the cheap-move budget (5 steps: 8 evaluations a move), on held-out portrait cases (seed 99, not the benchmark's
+the cheap-move budget (8 evaluations a move: 5 steps from 0.8, 4 from 0.9), on held-out portrait cases (seed 99, not the benchmark's
 11), scored like ``bench quality --model world-portraits`` (``ems_core/bench/portrait_quality.py``).
 
     python benchmarks/tune_portrait_edit.py --cases 44 --pairs 8 --out benchmarks/results/tune_portrait_edit.json
@@ -16,6 +16,7 @@ import time
 
 import torch
 
+from ems_core import EditSession
 from ems_core.backends import load_backend
 from ems_core.bench.portrait_quality import portrait_suite, score_portrait
 from ems_core.bench.quality import _session_method, aggregate
@@ -28,7 +29,9 @@ def evaluate(backend, cases, config) -> dict:
         records = [score_portrait(case, method.edit(backend, case), "ours") for case in cases]
     summary = aggregate(records, {})["ours"]
     pairs = summary["pairs"] or {}
+    probe = EditSession(backend, cases[0].image, prompt=cases[0].prompt, config=config)
     return {"start_time": config.start_time, "guidance": config.guidance, "steps": config.steps,
+            "nfe_per_move": probe.edit_nfe(),
             "target_hit": summary["target_hit"], "preservation": summary["preservation"], "both": summary["both"],
             "pairs_both": pairs.get("both"), "psnr_degree0": summary["psnr_degree0"], "sde": summary["sde"],
             "kept": summary["overall"]["kept"], "seconds": round(time.perf_counter() - started, 1)}
@@ -42,20 +45,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=99)
     parser.add_argument("--start-times", default="0.7,0.8,0.9")
     parser.add_argument("--guidances", default="1.5,2,3,4")
-    parser.add_argument("--pairs-of", default=None, help="instead of the grid: 't0:g,t0:g,...' settings to compare")
+    parser.add_argument("--pairs-of", default=None, help="instead of the grid: 't0:g[:steps],...' settings to compare")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     backend = load_backend(args.model)
     cases = portrait_suite(args.cases, 0, args.pairs, args.seed, backend.info.image_size)
-    base = backend.info.edit_config
+    base = backend.info.edit_config.with_(steps=5, start_time=0.8, guidance=2.0)  # the grid's base: the shapes settings
     grid = []
     settings = ([tuple(float(x) for x in pair.split(":")) for pair in args.pairs_of.split(",")] if args.pairs_of else
                 itertools.product((float(v) for v in args.start_times.split(",")),
                                   (float(v) for v in args.guidances.split(","))))
-    for start_time, guidance in settings:
-        row = evaluate(backend, cases, base.with_(start_time=start_time, guidance=guidance))
+    for start_time, guidance, *steps in settings:
+        config = base.with_(start_time=start_time, guidance=guidance, steps=int(steps[0]) if steps else base.steps)
+        row = evaluate(backend, cases, config)
         grid.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "kept"}), flush=True)
     report = {"command": "python benchmarks/tune_portrait_edit.py", "model": args.model, "cases": args.cases,

@@ -26,9 +26,9 @@ BUNDLED_MODEL_DIR = world_spec("shapes").model_dir
 
 #: The bundled model's edit settings (docs/method.md, "Cheap moves").
 WORLD_EDIT_CONFIG = EditConfig(steps=5, start_time=0.8, guidance=2.0, refine_iters=0)
-#: The portrait model's: the same budget (8 evaluations a move), from t0 = 0.9 at guidance 1.5, chosen on held-out
-#: portrait cases by benchmarks/tune_portrait_edit.py (docs/method.md, "The portrait model's edit settings").
-PORTRAIT_EDIT_CONFIG = EditConfig(steps=5, start_time=0.9, guidance=1.5, refine_iters=0)
+#: The portrait model's: the same budget (8 evaluations a move: 4 steps from t0 = 0.9) at guidance 1.5, chosen
+#: on held-out portrait cases by benchmarks/tune_portrait_edit.py (docs/method.md, "The portrait world").
+PORTRAIT_EDIT_CONFIG = EditConfig(steps=4, start_time=0.9, guidance=1.5, refine_iters=0)
 _EDIT_CONFIGS = {"shapes": WORLD_EDIT_CONFIG, "portraits": PORTRAIT_EDIT_CONFIG}
 
 
@@ -52,7 +52,7 @@ class WorldBackend(Backend):
         self.tokenizer = tokenizer
         self.sampling_shift = sampling_shift
         # Guidance 4 for generation (model card). Edits: 5 steps, no refinement, 8 evaluations a slider move
-        # (shapes: guidance 2 from t0 = 0.8; portraits: 1.5 from 0.9), measured in docs/method.md.
+        # (shapes: guidance 2 from t0 = 0.8; portraits: 4 steps, guidance 1.5 from 0.9), measured in docs/method.md.
         self.info = BackendInfo(name=name, family="world", image_size=self.world.image_size, default_steps=20,
                                 default_guidance=4.0, edit_config=_EDIT_CONFIGS[self.world.name],
                                 notes=f"bundled {self.world.name}-world MMDiT",
