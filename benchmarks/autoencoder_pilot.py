@@ -5,6 +5,7 @@ fully trained model.
 
     python benchmarks/autoencoder_pilot.py --latent-channels 8 --steps 1500     # the shipped design, short
     python benchmarks/autoencoder_pilot.py --latent-channels 16 --steps 1500    # twice the latent channels
+    python benchmarks/autoencoder_pilot.py --checkpoint runs/portraits-wide/autoencoder.pt   # read a run's back
 
 Prints the loss every 100 steps and, last, one JSON object: PSNR and the oracle's agreement per attribute on
 ``--renders`` held-out renders (seed 1).
@@ -37,14 +38,26 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--renders", type=int, default=120)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--checkpoint", default=None,
+                        help="evaluate a training run's autoencoder checkpoint instead of training one")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = WorldAutoencoder(latent_channels=args.latent_channels, hidden=args.hidden, factor=8)
-    config = TrainConfig(steps=args.steps, batch_size=args.batch)
+    if args.checkpoint:
+        checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+        shape = checkpoint["model_config"]
+        model = WorldAutoencoder(latent_channels=shape["latent_channels"], hidden=shape["autoencoder_hidden"],
+                                 factor=shape["autoencoder_factor"])
+        model.load_state_dict(checkpoint["model"])
+        args.latent_channels, args.hidden, args.steps = shape["latent_channels"], shape["autoencoder_hidden"], 0
+        print(json.dumps({"checkpoint": args.checkpoint, "trained_steps": checkpoint["step"]}), flush=True)
+    model.eval()
+    config = TrainConfig(steps=max(args.steps, 1), batch_size=args.batch)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr * 2, weight_decay=0.0)
     world, rng, generator = world_spec("portraits"), random.Random(0), torch.Generator().manual_seed(0)
     started = time.perf_counter()
+    model.train(args.steps > 0)
     for step in range(args.steps):
         images, _ = scene_batch(rng, args.batch, world)
         for group in optimiser.param_groups:
@@ -56,6 +69,7 @@ def main() -> None:
         if (step + 1) % 100 == 0:
             print(json.dumps({"step": step + 1, "loss": round(loss.item(), 5),
                               "s_per_step": round((time.perf_counter() - started) / (step + 1), 3)}), flush=True)
+    model.eval()
     rng, agreed, psnrs = random.Random(1), {name: 0 for name in BANDS}, []
     with torch.no_grad():
         for _ in range(args.renders):
