@@ -362,7 +362,8 @@ def markdown_report(summary: dict[str, dict], methods: Sequence[Any], run: dict,
     bars = targets_table(summary, targets=PORTRAIT_TARGETS if world == "portraits" else TARGETS)
     if bars and not annotated:
         lines += ["### The default against its bars", "", *bars, "",
-                  "Where a bar is not met, docs/method.md (\"The Sample step: what won\") says why.", ""]
+                  "Where a bar is not met, docs/method.md (\"" + ("The portrait world: its benchmark and its edit "
+                  "settings" if world == "portraits" else "The Sample step: what won") + "\") says why.", ""]
     lines += ["## Per method and attribute", "", attribute_tables(summary, markdown=True), ""]
     shown = {k: v for k, v in figures.items() if v is not None}
     if shown:
