@@ -175,13 +175,18 @@ def plot_preservation(summary: dict[str, dict], path: Path) -> Path | None:
     return path
 
 
-def contact_sheet(contact: Sequence[tuple[QualityCase, dict[str, Image.Image]]], path: Path, scale: int = 2) -> Path | None:
-    """Rows of cases: source, the ideal target (world cases), then each method's edit (largest degree)."""
+def contact_sheet(contact: Sequence[tuple[QualityCase, dict[str, Image.Image]]], path: Path,
+                  scale: int | None = None) -> Path | None:
+    """Rows of cases: source, the ideal target (world cases), then each method's edit (largest degree).
+
+    ``scale`` (default: 2 for images under 128 px, else 1) enlarges each cell by pixel repetition; the PNG is
+    saved as an optimised 256-colour palette image (the sheet is committed with the report)."""
     if not contact:
         return None
     methods = list(contact[0][1])
     world = ideal_image(contact[0][0]) is not None
     columns = ["source"] + (["ideal"] if world else []) + methods
+    scale = scale or (2 if contact[0][0].image.width < 128 else 1)
     side = contact[0][0].image.width * scale
     label_w, header_h, gap = 150, 16, 4
     sheet = Image.new("RGB", (label_w + len(columns) * (side + gap), header_h + len(contact) * (side + gap)), "white")
@@ -199,7 +204,7 @@ def contact_sheet(contact: Sequence[tuple[QualityCase, dict[str, Image.Image]]],
         cells += [outputs[m] for m in methods]
         for j, image in enumerate(cells):
             sheet.paste(image.resize((side, side), Image.Resampling.NEAREST), (label_w + j * (side + gap), y))
-    sheet.save(path)
+    sheet.quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
     return path
 
 
