@@ -85,6 +85,8 @@ def main() -> None:
                 direction = text_direction(source, method, phrase, target, region=region, config=config)
                 own = portrait_response(source, direction, fractions, config)
                 row = {"method": method, "region": region, "source": index, "edit": f"{phrase} -> {target}",
+                       "unit_strength": round(direction.unit_strength, 4),
+                       "matched_strength": direction.provenance.get("matched_strength"),  # SDS: the first-order match
                        "on_source": {k: v for k, v in own.items() if k != "images"},
                        "transfer": portrait_transfer(direction, own, others, fractions, config, "smile", sign)}
                 report["text"].append(row)

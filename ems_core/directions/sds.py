@@ -17,9 +17,9 @@ along ``d`` without the Jacobian's reweighting.
 
 *Strength 1* is :data:`UNIT_FRACTION` of ``||z_t||`` (recorded as ``unit_strength``), the slider unit of a
 discovered LOCO direction, not the first-order match ``lambda_1 = <J v, d> / ||J v||^2`` that T-LOCO and HSDS
-use: for this direction ``J v`` is nearly orthogonal to ``d``, so ``lambda_1`` swings in size and even sign
-between portraits (-0.56, 0.12, 7.7, 1.1 for four smile edits) while the direction's effect does not. It is
-kept in the provenance as ``matched_strength``. On the portrait model a strength of 1 moves smile by 0.4-1.5
+use: for this direction ``J v`` is nearly orthogonal to ``d``, so ``lambda_1`` swings by a factor of 20 between
+portraits (0.59 to 12.4 for five smile edits, where ``0.4 ||z_t||`` is 18-21) while the direction's effect does
+not. It is kept in the provenance as ``matched_strength``. On the portrait model a strength of 1 moves smile by 0.4-1.5
 caption words on the source portrait (docs/method.md, "Latent directions").
 """
 
