@@ -38,7 +38,7 @@ from ..metrics import mean_abs_change, sde, spearman, switch_degree, ssim
 from ..portraits.captioner import attribute_presets
 from ..portraits.oracle import PortraitMeasurement, background_distance, measure
 from ..portraits.scene import ATTRIBUTES, BANDS, Portrait, caption_of, parse_caption, random_portrait, render
-from .quality import PAIR_DEGREES, PSNR_CAP, SINGLE_DEGREES, SWEEP_DEGREES, QualityCase
+from .quality import PAIR_DEGREES, SINGLE_DEGREES, SWEEP_DEGREES, QualityCase, capped_psnr, grow_mask
 
 __all__ = ["HEAD_TOLERANCE", "NUISANCE", "PRESETS", "TEXTURE_TOLERANCE", "TILT_TOLERANCE", "ideal_portrait",
            "ideal_image", "ideal_region", "portrait_kept", "portrait_suite", "reconstruction_ceiling",
@@ -88,12 +88,7 @@ def ideal_region(source: Image.Image, ideal: Image.Image, grow: int = 1) -> np.n
     """Pixels where the ideal edit's render differs from the source's by more than :data:`IDEAL_CHANGE` in any
     channel, grown by ``grow`` pixels: where the edit acts."""
     diff = np.abs(np.asarray(source, dtype=np.int16) - np.asarray(ideal, dtype=np.int16)).max(axis=-1)
-    mask = diff > IDEAL_CHANGE
-    for _ in range(grow):
-        padded = np.pad(mask, 1)
-        mask = np.logical_or.reduce([padded[1 + dy:1 + dy + mask.shape[0], 1 + dx:1 + dx + mask.shape[1]]
-                                     for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
-    return mask
+    return grow_mask(diff > IDEAL_CHANGE, grow)
 
 
 def portrait_kept(source: PortraitMeasurement, edited: PortraitMeasurement, targets: Sequence[str]) -> dict[str, bool]:
@@ -208,10 +203,8 @@ def score_portrait(case: QualityCase, outputs: Sequence[Image.Image], method: st
     region = ideal_region(case.image, ideal)
     record["outside_change"] = round(mean_abs_change(case.image, edited, ~region), 3) if (~region).any() else None
     if 0.0 in by_degree:
-        from ..metrics import psnr
-
         degree0 = by_degree[0.0][0]
-        record["psnr_degree0"] = round(min(psnr(case.image, degree0), PSNR_CAP), 3)
+        record["psnr_degree0"] = capped_psnr(case.image, degree0)
         record["ssim_degree0"] = round(ssim(case.image, degree0), 4)
         if case.kind in ("single", "sweep") and region.any():
             record["sde"] = sde(case.image, degree0, edited, ideal, region).to_dict()

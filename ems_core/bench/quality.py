@@ -37,7 +37,7 @@ from ..world.oracle import ATTRIBUTES, Measurement, measure
 from ..world.scene import SIZE_BANDS, X_BANDS, Y_BANDS, Scene, caption_of, random_scene, render
 
 __all__ = ["CONTINUOUS", "DEFAULT_METHODS", "METHODS", "QualityCase", "QualityMethod", "QualityRun", "SWEEP_DEGREES",
-           "aggregate", "ideal_image", "make_methods", "method_costs", "pair_attribute", "run_quality", "score_annotated",
+           "aggregate", "capped_psnr", "grow_mask", "ideal_image", "make_methods", "method_costs", "pair_attribute", "run_quality", "score_annotated",
            "score_world", "scorer", "world_suite"]
 
 SWEEP_DEGREES = (0.0, 0.25, 0.5, 0.75, 1.0)  # degrees of a sweep case (slider response)
@@ -224,14 +224,18 @@ def make_methods(names: Iterable[str], info: BackendInfo) -> list[QualityMethod]
 
 # ---------------------------------------------------------------------------------------------- scoring
 
-def _object_mask(reading: Measurement) -> np.ndarray:
-    """The oracle's object (soft mask above :data:`MASK_ALPHA`) grown by :data:`MASK_GROW` pixels."""
-    mask = reading.mask > MASK_ALPHA
-    for _ in range(MASK_GROW):
+def grow_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """A boolean ``(H, W)`` mask dilated by ``pixels`` (3x3 neighbourhoods, ``pixels`` times)."""
+    for _ in range(pixels):
         padded = np.pad(mask, 1)
         mask = np.logical_or.reduce([padded[1 + dy:1 + dy + mask.shape[0], 1 + dx:1 + dx + mask.shape[1]]
                                      for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
     return mask
+
+
+def _object_mask(reading: Measurement) -> np.ndarray:
+    """The oracle's object (soft mask above :data:`MASK_ALPHA`) grown by :data:`MASK_GROW` pixels."""
+    return grow_mask(reading.mask > MASK_ALPHA, MASK_GROW)
 
 
 def _object_core(reading: Measurement) -> np.ndarray:
@@ -245,7 +249,8 @@ def _reading(m: Measurement) -> dict:
     return {"found": m.found, "words": m.words, "size": finite(m.size), "x": finite(m.x), "y": finite(m.y)}
 
 
-def _capped_psnr(a: Image.Image, b: Image.Image) -> float:
+def capped_psnr(a: Image.Image, b: Image.Image) -> float:
+    """PSNR (dB) rounded to 3 digits, :data:`PSNR_CAP` for identical images (records stay finite JSON)."""
     return round(min(psnr(a, b), PSNR_CAP), 3)
 
 
@@ -273,7 +278,7 @@ def score_world(case: QualityCase, outputs: Sequence[Image.Image], method: str) 
     record["outside_change"] = None if untouched is None else _round(mean_abs_change(case.image, edited, untouched))
     if 0.0 in by_degree:
         degree0 = by_degree[0.0][0]
-        record["psnr_degree0"] = _capped_psnr(case.image, degree0)
+        record["psnr_degree0"] = capped_psnr(case.image, degree0)
         record["ssim_degree0"] = round(ssim(case.image, degree0), 4)
     if case.kind in ("single", "sweep") and 0.0 in by_degree:
         target_image = render(ideal_scene(case.scene, case.targets), case.image.width)
@@ -310,7 +315,7 @@ def score_annotated(case: QualityCase, outputs: Sequence[Image.Image], method: s
     record: dict[str, Any] = {"case": case.case_id, "kind": case.kind, "label": case.label, "method": method,
                               "attributes": [a.name for a in case.attributes], "degrees": list(case.degrees)}
     if 0.0 in by_degree:
-        record["psnr_degree0"] = _capped_psnr(case.image, by_degree[0.0])
+        record["psnr_degree0"] = capped_psnr(case.image, by_degree[0.0])
         record["ssim_degree0"] = round(ssim(case.image, by_degree[0.0]), 4)
     edited = by_degree[max(case.degrees)]
     if case.region is not None:
