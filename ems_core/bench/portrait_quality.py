@@ -118,7 +118,7 @@ def _case(case_id: str, kind: str, portrait: Portrait, chosen: Sequence[tuple[st
           seed: int, image_size: int) -> QualityCase | None:
     """A case editing ``chosen`` (preset name, target phrase) pairs, or ``None`` when the ideal edit would make
     hair, skin and background hard to tell apart (that edit has no clear right answer)."""
-    from ..portraits.scene import _distinct
+    from ..portraits.scene import colours_distinct
 
     prompt = caption_of(portrait)
     presets = {p.name: p for p in attribute_presets(prompt)}
@@ -127,7 +127,7 @@ def _case(case_id: str, kind: str, portrait: Portrait, chosen: Sequence[tuple[st
     for attribute in attributes:
         target_prompt = attribute.target_prompt(target_prompt)
     targets = target_words(prompt, target_prompt)
-    if not targets or not _distinct(ideal_portrait(portrait, targets)):
+    if not targets or not colours_distinct(ideal_portrait(portrait, targets)):
         return None
     return QualityCase(case_id, kind, render(portrait, image_size), prompt, attributes, degrees, seed, portrait,
                        targets, world="portraits")

@@ -634,7 +634,7 @@ _YCC_LUMA_FIRST = np.array([[0.299, 0.587, 0.114], [-0.1687, -0.3313, 0.5],
                             [0.5, -0.4187, -0.0813]]).T * (1.0, 0.2, 0.2)  # RGB -> YCbCr, chroma x 0.2
 
 
-def _distinct(p: Portrait) -> bool:
+def colours_distinct(p: Portrait) -> bool:
     """Whether hair, skin and background are far enough apart to be told apart (in Lab), and the face's
     outline shows in luma against hair and background (a mostly-chroma edge is what JPEG blurs most)."""
     hair = palette_lab(HAIR_PALETTE, p.hair_hue, p.hair_lightness)
@@ -665,7 +665,7 @@ def _sample(words: dict[str, str], rng: random.Random, tries: int = 50) -> Portr
     for _ in range(tries):
         values = {name: rng.uniform(*BANDS[name][words[name]]) for name in ATTRIBUTES}
         portrait = Portrait(**values, **_nuisance(rng))
-        if _distinct(portrait):
+        if colours_distinct(portrait):
             return portrait
     return portrait
 
@@ -678,7 +678,7 @@ def random_portrait(rng: random.Random) -> Portrait:
         words = {name: rng.choice(list(bands)) for name, bands in BANDS.items()}
         for _ in range(5):
             portrait = _sample(words, rng, tries=10)
-            if _distinct(portrait):
+            if colours_distinct(portrait):
                 return portrait
 
 
