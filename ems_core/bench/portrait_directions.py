@@ -23,8 +23,8 @@ from ..directions import Direction
 from ..edit_directions import discover_directions, render_directions
 from ..session import EditSession
 
-__all__ = ["PORTRAIT_UNITS", "discover_on_portrait", "portrait_response", "portrait_sessions", "portrait_transfer",
-           "slopes"]
+__all__ = ["ORDERED_ATTRIBUTES", "PORTRAIT_UNITS", "discover_on_portrait", "far_end_edit", "portrait_response",
+           "portrait_sessions", "portrait_transfer", "slopes"]
 
 
 def _units() -> dict[str, float]:
@@ -35,6 +35,23 @@ def _units() -> dict[str, float]:
 
 
 PORTRAIT_UNITS = _units()
+
+#: Attributes whose caption words are ordered on one scale (the hues are circular: a direction has no sign there).
+ORDERED_ATTRIBUTES = ("smile", "eyes", "age", "hair_lightness", "hair_length", "glasses", "face_width", "skin",
+                      "background_lightness")
+
+
+def far_end_edit(caption: str, attribute: str) -> tuple[str, str, int]:
+    """The edit of ``attribute`` towards the far end of its scale from ``caption``'s word: (source word, target
+    word, sign), sign +1 towards the scale's high end. The middle word goes up."""
+    from ..portraits.scene import BANDS, parse_caption
+
+    if attribute not in ORDERED_ATTRIBUTES:
+        raise ValueError(f"{attribute!r} has no ordered scale; choose one of {', '.join(ORDERED_ATTRIBUTES)}")
+    words = list(BANDS[attribute])
+    word = parse_caption(caption)[attribute]
+    index = words.index(word)
+    return (word, words[0], -1) if index > (len(words) - 1) / 2 else (word, words[-1], 1)
 
 
 def slopes(values: list[dict[str, float] | None], fractions: list[float], units: dict[str, float]) -> dict[str, float]:
