@@ -30,6 +30,8 @@ WORLD_EDIT_CONFIG = EditConfig(steps=5, start_time=0.8, guidance=2.0, refine_ite
 #: on held-out portrait cases by benchmarks/tune_portrait_edit.py (docs/method.md, "The portrait world").
 PORTRAIT_EDIT_CONFIG = EditConfig(steps=4, start_time=0.9, guidance=1.5, refine_iters=0)
 _EDIT_CONFIGS = {"shapes": WORLD_EDIT_CONFIG, "portraits": PORTRAIT_EDIT_CONFIG}
+#: Text-to-image guidance of a bundled model whose ``world_model.json`` sets no ``generation_guidance``.
+DEFAULT_GENERATION_GUIDANCE = 4.0
 
 
 class WorldBackend(Backend):
@@ -43,7 +45,8 @@ class WorldBackend(Backend):
     def __init__(self, transformer: SD3Transformer2DModel, text_encoder: CLIPTextModelWithProjection,
                  tokenizer: WordTokenizer, autoencoder: WorldAutoencoder, name: str = "world",
                  sampling_shift: float = 1.0, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32, world: str = "shapes"):
+                 dtype: torch.dtype = torch.float32, world: str = "shapes",
+                 generation_guidance: float = DEFAULT_GENERATION_GUIDANCE):
         self.world: WorldSpec = world_spec(world)
         self.device, self.dtype = torch.device(device), dtype
         self.transformer = _placed(transformer, self.device, dtype)
@@ -51,10 +54,11 @@ class WorldBackend(Backend):
         self.autoencoder = _placed(autoencoder, self.device, dtype)
         self.tokenizer = tokenizer
         self.sampling_shift = sampling_shift
-        # Guidance 4 for generation (model card). Edits: 5 steps, no refinement, 8 evaluations a slider move
-        # (shapes: guidance 2 from t0 = 0.8; portraits: 4 steps, guidance 1.5 from 0.9), measured in docs/method.md.
+        # Generation: the model's own guidance (world_model.json; its model card measures it). Edits: 5 steps, no
+        # refinement, 8 evaluations a slider move (shapes: guidance 2 from t0 = 0.8; portraits: 4 steps, guidance
+        # 1.5 from 0.9), measured in docs/method.md.
         self.info = BackendInfo(name=name, family="world", image_size=self.world.image_size, default_steps=20,
-                                default_guidance=4.0, edit_config=_EDIT_CONFIGS[self.world.name],
+                                default_guidance=generation_guidance, edit_config=_EDIT_CONFIGS[self.world.name],
                                 notes=f"bundled {self.world.name}-world MMDiT",
                                 extras={"examples": str(self.world.examples_dir)})
 
@@ -132,4 +136,5 @@ def load_world_backend(folder: str | Path | None = None, device: str | torch.dev
         raise ValueError(f"Model {name!r} (a bundled-model folder) could not be loaded "
                          f"({load_error_reason(err)})") from None
     return WorldBackend(*parts, name=name, sampling_shift=float(meta.get("sampling_shift", 1.0)),
-                        device=device, dtype=dtype or torch.float32, world=model_world.name)
+                        device=device, dtype=dtype or torch.float32, world=model_world.name,
+                        generation_guidance=float(meta.get("generation_guidance", DEFAULT_GENERATION_GUIDANCE)))

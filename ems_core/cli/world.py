@@ -43,6 +43,9 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--out", help="model folder (default: the world's, assets/world-model or assets/world-portraits)")
     e.add_argument("--dtype", choices=["float32", "float16"], default="float32",
                    help="stored weights (float16 halves the files; backends compute in float32)")
+    e.add_argument("--generation-guidance", type=float, default=4.0,
+                   help="the model's text-to-image guidance, stored in world_model.json (measure it with world eval "
+                        "--guidance)")
 
     v = sub.add_parser("eval", help="measure faithfulness of a model with its world's oracle")
     v.add_argument("--model", default="world", help="a registered name or a model folder (its world_model.json "
@@ -96,7 +99,8 @@ def run_world(args: argparse.Namespace) -> int:
 
         from ..world.train import export
 
-        export(Path(args.run_dir), Path(args.out) if args.out else None, dtype=getattr(torch, args.dtype))
+        export(Path(args.run_dir), Path(args.out) if args.out else None, dtype=getattr(torch, args.dtype),
+               generation_guidance=args.generation_guidance)
         return 0
     if args.world_command == "eval":
         from ..bench.world_model import run_eval

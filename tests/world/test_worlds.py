@@ -100,6 +100,7 @@ def test_portraits_smoke_training_resumes_exports_loads_and_edits(tmp_path):
     export(run, model_dir, log=logs.append)
     meta = json.loads((model_dir / "world_model.json").read_text())
     assert meta["world"] == "portraits" and meta["train_step"] == 3 and meta["model_config"]["image_size"] == 128
+    assert meta["generation_guidance"] == 4.0  # export's default
 
     backend = load_backend(str(model_dir))
     assert backend.world.name == "portraits" and backend.info.image_size == 128
@@ -121,7 +122,7 @@ def test_portraits_smoke_training_resumes_exports_loads_and_edits(tmp_path):
     assert set(agreement) == set(world_spec("portraits").attributes) and all(0 <= v <= 1 for v in agreement.values())
 
 
-def test_float16_export_halves_the_files_and_loads_as_float32(tmp_path):
+def test_float16_export_halves_the_files_and_loads_as_float32_with_its_generation_guidance(tmp_path):
     run = tmp_path / "run"
     config = replace(tiny_config("portraits"), autoencoder_hidden=16)
     train = TrainConfig(steps=1, batch_size=1, threads=1, stats_batches=1)
@@ -129,11 +130,12 @@ def test_float16_export_halves_the_files_and_loads_as_float32(tmp_path):
     train_transformer(run, train, config, log=lambda line: None)
     sizes = {}
     for dtype in (torch.float32, torch.float16):
-        export(run, tmp_path / str(dtype), log=lambda line: None, dtype=dtype)
+        export(run, tmp_path / str(dtype), log=lambda line: None, dtype=dtype, generation_guidance=2.5)
         sizes[dtype] = sum(p.stat().st_size for p in (tmp_path / str(dtype)).rglob("*.safetensors"))
     assert sizes[torch.float16] < 0.55 * sizes[torch.float32]
     backend = load_backend(str(tmp_path / str(torch.float16)))
     assert next(backend.transformer.parameters()).dtype == torch.float32
+    assert backend.info.default_guidance == 2.5  # world_model.json's generation_guidance
     assert generate(backend, ["a portrait"], [0], steps=1)[0].size == (128, 128)
 
 
