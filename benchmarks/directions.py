@@ -4,12 +4,16 @@
    top directions projected off), and which oracle attribute each changes over strengths -L..L.
 2. Transfer: each direction applied to other scenes: does it change the same attribute with the same sign?
 3. Text directions: SDS, T-LOCO and HSDS at "strength 1" on the EMS edit cases, beside EMS at degree 1 (the
-   backend's edit settings). Strength 1 is the first-order match of the text pair's PMP change
+   backend's edit settings).
+4. (``--text-transfer``) Text directions found on the discovery scene, one per attribute towards its far word,
+   applied to the transfer scenes. Strength 1 is the first-order match of the text pair's PMP change
    (``ems_core.directions.text``); a multiplier is also calibrated on separate cases and reported.
 
 Prints a table and, last, one JSON line; writes the JSON to --out.
 
     nohup python benchmarks/directions.py --out benchmarks/results/directions.json > /tmp/directions.log 2>&1 &
+    python benchmarks/directions.py --skip-discovery --skip-text --text-transfer size,x,y,background \
+        --out benchmarks/results/directions_text_transfer.json
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from pathlib import Path
 import torch
 
 from ems_core import load_backend
-from ems_core.bench.directions import (discover_on_scene, evaluate_text_directions, random_scenes, transfer,
-                                       world_sessions)
+from ems_core.bench.directions import (discover_on_scene, evaluate_text_directions, random_scenes, text_transfer,
+                                       transfer, world_sessions)
 from ems_core.bench.edits import evaluate_edits
 from ems_core.world.edits import edit_cases
 
@@ -49,6 +53,11 @@ def main() -> None:
     parser.add_argument("--cg-iters", type=int, default=8, help="HSDS conjugate-gradient iterations")
     parser.add_argument("--text-methods", default="sds,tloco,hsds", help="text directions to test, comma-separated")
     parser.add_argument("--skip-discovery", action="store_true", help="only the text directions (part 3)")
+    parser.add_argument("--text-transfer", default="",
+                        help="part 4: text directions found on the discovery scene for these attributes (of size, x, "
+                             "y, background), applied to the transfer scenes; e.g. size,x,y,background")
+    parser.add_argument("--text-transfer-method", default="sds")
+    parser.add_argument("--skip-text", action="store_true", help="skip part 3 (EMS and the text directions' edits)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -72,14 +81,23 @@ def main() -> None:
         print(json.dumps({"discovery": region, "seconds": found["seconds"], "iterations": found["iterations"]}),
               flush=True)
 
+    # 4. Text directions' transfer (before part 3: it is the short one).
+    report["text_transfer"] = []
+    for attribute in filter(None, args.text_transfer.split(",")):
+        row = text_transfer(backend, scene, others, config, attribute, args.text_transfer_method)
+        report["text_transfer"].append(row)
+        print(json.dumps({"text_transfer": attribute, "edit": row["edit"], "on_source": row["on_source"]["attribute"],
+                          "sign": row["on_source"]["sign"],
+                          "same_attribute_and_sign": row["transfer"]["same_attribute_and_sign"]}), flush=True)
+
     # 3. Text directions against EMS.
     cases = edit_cases(args.cases, args.seed)
     calibration = edit_cases(args.calibration_cases, args.calibration_seed)
     multipliers = numbers(args.multipliers)
-    report["ems"] = evaluate_edits(backend, cases, config)
+    report["ems"] = evaluate_edits(backend, cases, config) if not args.skip_text else None
     report["text"] = {}
     options_of = {"sds": {}, "tloco": {}, "hsds": {"damping": args.damping, "cg_iters": args.cg_iters}}
-    for method in filter(None, args.text_methods.split(",")):
+    for method in [] if args.skip_text else filter(None, args.text_methods.split(",")):
         options = options_of[method]
         tuned = evaluate_text_directions(backend, calibration, config, method, multipliers, **options)
         best = max(multipliers, key=lambda m: (tuned["by_multiplier"][str(m)]["both"], -abs(m - 1)))
@@ -98,7 +116,11 @@ def main() -> None:
         for i, (d, t, s) in enumerate(zip(found["directions"], found["transfer"], found["singular_values"])):
             print(f"{i:>2} {s:7.3f} {d['attribute']:>10} {d['sign']:>4} {d['changes'][d['attribute']]:7.2f} "
                   f"{d['lost']:>4}  {t['same_attribute_and_sign']}/{t['scenes']}")
-    ems = report["ems"]
+    for row in report["text_transfer"]:
+        own = row["on_source"]
+        print(f"\n{row['method']} direction {row['edit']} ({row['attribute']}): {own['attribute']} {own['sign']:+d} on its "
+              f"scene, the same on {row['transfer']['same_attribute_and_sign']}/{row['transfer']['scenes']} others")
+    ems = report["ems"] or {"success": float("nan"), "preservation": float("nan"), "both": float("nan")}
     print(f"\n{'method':22} {'success':>8} {'preserv.':>8} {'both':>6}")
     print(f"{'EMS degree 1':22} {ems['success']:8.3f} {ems['preservation']:8.3f} {ems['both']:6.3f}")
     for method, found in report["text"].items():

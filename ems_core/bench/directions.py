@@ -43,8 +43,8 @@ from ..world.oracle import Measurement, measure
 from ..world.scene import Scene, caption_of, random_scene, render
 from .edits import case_session, judge
 
-__all__ = ["BAND_UNITS", "Response", "attribute_values", "direction_response", "discover_on_scene",
-           "evaluate_text_directions", "random_scenes", "transfer", "world_sessions"]
+__all__ = ["BAND_UNITS", "SIGNED_ATTRIBUTES", "Response", "attribute_values", "direction_response", "discover_on_scene",
+           "evaluate_text_directions", "far_edit", "random_scenes", "text_transfer", "transfer", "world_sessions"]
 
 BAND_UNITS = {"size": 0.07, "x": 0.175, "y": 0.175, "colour": 45.0, "background": 0.3, "shape": 1.0}
 
@@ -177,6 +177,42 @@ def evaluate_text_directions(backend: Backend, cases: list[EditCase], config: Ed
                                        "both_by_attribute": {a: summarise(o)["both"]
                                                              for a, o in by_attribute[m].items()}}
                               for m in multipliers}}
+
+
+#: Attributes whose edit has a sign on the response's scale (colour is circular, shape unordered).
+SIGNED_ATTRIBUTES = ("size", "x", "y", "background")
+
+
+def far_edit(scene: Scene, attribute: str) -> EditCase:
+    """The edit of ``attribute`` to the word farthest from the scene's on the response's scale: the other end of
+    size, x or y (the middle word goes up), or the background whose brightness differs most."""
+    from ..world.edits import CHOICES
+    from ..world.scene import BACKGROUNDS
+
+    if attribute not in SIGNED_ATTRIBUTES:
+        raise ValueError(f"{attribute!r} has no signed scale; choose one of {', '.join(SIGNED_ATTRIBUTES)}")
+    word = scene.words[attribute]
+    if attribute == "background":
+        brightness = {name: float(np.mean(rgb)) for name, rgb in BACKGROUNDS.items()}
+        return EditCase(scene, attribute, max(BACKGROUNDS, key=lambda name: abs(brightness[name] - brightness[word])))
+    words = CHOICES[attribute]
+    return EditCase(scene, attribute, words[0] if words.index(word) > (len(words) - 1) / 2 else words[-1])
+
+
+def text_transfer(backend: Backend, scene: Scene, sessions: list[EditSession], config: EditConfig, attribute: str,
+                  method: str = "sds", multiples: tuple[float, ...] = (-2.0, -1.0, 0.0, 1.0, 2.0)) -> dict:
+    """A text direction for :func:`far_edit` of ``attribute`` on ``scene``, read there and on every session at
+    ``multiples`` of its unit strength: :func:`transfer`'s counts against the source's own attribute and sign."""
+    case = far_edit(scene, attribute)
+    session = case_session(backend, case, config)
+    session.prepare(config)
+    edit = case.as_attribute()
+    direction = text_direction(session, method, edit.source, edit.target, config=config)
+    strengths = [m * direction.unit_strength for m in multiples]
+    own = direction_response(session, direction, strengths, config).to_dict()
+    moved = transfer([direction], [own], sessions, strengths, config)[0]
+    return {"method": method, "attribute": attribute, "edit": f"{case.source_word} -> {case.target_word}",
+            "unit_strength": round(direction.unit_strength, 3), "on_source": own, "transfer": moved}
 
 
 def random_scenes(n: int, seed: int) -> list[Scene]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ems_core.bench.directions import _response
+from ems_core.bench.directions import _response, far_edit
 from ems_core.world.oracle import measure
 from ems_core.world.scene import Scene, render
 
@@ -28,3 +28,22 @@ def test_a_leftward_move_reads_as_x_minus():
     assert response.attribute == "x" and response.sign == -1
     assert response.changes["x"] == pytest.approx(-0.1 / 0.175, abs=0.1)
     assert abs(response.changes["size"]) < 0.1
+
+
+@pytest.mark.parametrize("attribute, scene_words, target", [
+    ("size", dict(size=0.33), "small"),  # large -> the other end
+    ("size", dict(size=0.25), "large"),  # the middle word goes up
+    ("x", dict(x=0.32), "right"),
+    ("y", dict(y=0.67), "top"),
+    ("background", dict(background="brown"), "white"),  # the largest brightness difference
+    ("background", dict(background="white"), "black"),
+])
+def test_far_edit_goes_to_the_farthest_word(attribute, scene_words, target):
+    base = Scene(shape="circle", colour="red", background="gray", size=0.25, x=0.5, y=0.5)
+    case = far_edit(base.with_(**scene_words), attribute)
+    assert case.attribute == attribute and case.target_word == target and case.source_word != target
+
+
+def test_far_edit_refuses_an_unsigned_attribute():
+    with pytest.raises(ValueError, match="no signed scale"):
+        far_edit(Scene(shape="circle", colour="red", background="gray", size=0.25, x=0.5, y=0.5), "colour")
