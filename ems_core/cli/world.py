@@ -47,6 +47,11 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="the model's text-to-image guidance, stored in world_model.json (measure it with world eval "
                         "--guidance)")
 
+    c = sub.add_parser("convert", help="rewrite a model folder's weights in another dtype")
+    c.add_argument("--model", required=True, help="a bundled-model folder (e.g. assets/world-model)")
+    c.add_argument("--out", help="the converted folder (default: in place)")
+    c.add_argument("--dtype", choices=["float32", "float16"], default="float16")
+
     v = sub.add_parser("eval", help="measure faithfulness of a model with its world's oracle")
     v.add_argument("--model", default="world", help="a registered name or a model folder (its world_model.json "
                                                     "names the world)")
@@ -101,6 +106,13 @@ def run_world(args: argparse.Namespace) -> int:
 
         export(Path(args.run_dir), Path(args.out) if args.out else None, dtype=getattr(torch, args.dtype),
                generation_guidance=args.generation_guidance)
+        return 0
+    if args.world_command == "convert":
+        import torch
+
+        from ..world.train import convert
+
+        convert(Path(args.model), Path(args.out or args.model), getattr(torch, args.dtype))
         return 0
     if args.world_command == "eval":
         from ..bench.world_model import run_eval

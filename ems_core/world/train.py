@@ -213,6 +213,36 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
                          "model_config": model_config.to_dict()})
 
 
+def convert(folder: Path, out: Path, dtype: torch.dtype, log: Log = print) -> None:
+    """Rewrite a model folder's weights in ``dtype`` (float16 halves the files; backends load them as float32);
+    the tokenizer, ``world_model.json`` and the model card are copied. ``out`` may be ``folder`` (replaced only
+    once the whole copy is written)."""
+    import shutil
+    import tempfile
+
+    from diffusers import SD3Transformer2DModel
+    from transformers import CLIPTextModelWithProjection
+
+    folder, out = Path(folder), Path(out)
+    if not (folder / "world_model.json").exists():
+        raise FileNotFoundError(f"{folder} is not a bundled-model folder (no world_model.json)")
+    staging = Path(tempfile.mkdtemp(prefix="convert-", dir=out.parent if out.parent.exists() else None))
+    try:
+        for name, cls in (("transformer", SD3Transformer2DModel), ("text_encoder", CLIPTextModelWithProjection),
+                          ("autoencoder", WorldAutoencoder)):
+            cls.from_pretrained(folder / name, use_safetensors=True).to(dtype).save_pretrained(staging / name)
+        shutil.copytree(folder / "tokenizer", staging / "tokenizer")
+        for extra in ("world_model.json", "MODEL_CARD.md"):
+            if (folder / extra).exists():
+                shutil.copy2(folder / extra, staging / extra)
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.move(str(staging), str(out))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log(f"wrote {folder} in {str(dtype).removeprefix('torch.')} to {out}")
+
+
 def export(run_dir: Path, out: Path | None = None, log: Log = print, dtype: torch.dtype = torch.float32,
            generation_guidance: float = 4.0) -> None:
     """Write the EMA weights of the last checkpoint as a model folder (safetensors + configs); ``out``

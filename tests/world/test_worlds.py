@@ -18,7 +18,7 @@ from ems_core.world.captioner import WorldCaptioner
 from ems_core.world.model import (MODEL_PRESETS, WordTokenizer, WorldAutoencoder, WorldModelConfig, build_autoencoder,
                                   tiny_config)
 from ems_core.world.spec import WORLD_NAMES, world_spec
-from ems_core.world.train import TrainConfig, export, train_autoencoder, train_transformer
+from ems_core.world.train import TrainConfig, convert, export, train_autoencoder, train_transformer
 
 PORTRAITS_COMMANDS = ("`python -m ems_core world train all --world portraits --run-dir runs/portraits` then "
                       "`python -m ems_core world export --run-dir runs/portraits --out assets/world-portraits`")
@@ -137,6 +137,15 @@ def test_float16_export_halves_the_files_and_loads_as_float32_with_its_generatio
     assert next(backend.transformer.parameters()).dtype == torch.float32
     assert backend.info.default_guidance == 2.5  # world_model.json's generation_guidance
     assert generate(backend, ["a portrait"], [0], steps=1)[0].size == (128, 128)
+
+    converted = tmp_path / "converted"  # the float32 folder rewritten in float16 gives the same files
+    convert(tmp_path / str(torch.float32), converted, torch.float16, log=lambda line: None)
+    assert sum(p.stat().st_size for p in converted.rglob("*.safetensors")) == sizes[torch.float16]
+    assert load_backend(str(converted)).info.default_guidance == 2.5
+    convert(converted, converted, torch.float32, log=lambda line: None)  # in place, back to float32
+    assert sum(p.stat().st_size for p in converted.rglob("*.safetensors")) == sizes[torch.float32]
+    with pytest.raises(FileNotFoundError, match="not a bundled-model folder"):
+        convert(tmp_path / "run", tmp_path / "nowhere", torch.float16)
 
 
 def test_world_portraits_without_weights_is_one_clear_error(tmp_path, monkeypatch, capsys):
