@@ -60,6 +60,7 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--steps", type=int)
     v.add_argument("--guidance", type=float)
     v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's; 1 beside a training job)")
     v.add_argument("--out", help="write the JSON report here too")
 
 
@@ -116,6 +117,11 @@ def run_world(args: argparse.Namespace) -> int:
         return 0
     if args.world_command == "eval":
         from ..bench.world_model import run_eval
+
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
 
         report = run_eval(args.model, n_captions=args.captions, n_inversions=args.inversions, steps=args.steps,
                           guidance=args.guidance, seed=args.seed)
