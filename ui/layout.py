@@ -554,6 +554,14 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
             ws, edit = form.read(values)
             return show_directions(studio.remove_direction(ws, edit, index, direction_values(values)))
 
+        @reported(direction_outputs)
+        @user_errors
+        def on_carried_directions(values: dict):
+            """The sliders that came along to a newly opened image get their thumbnails on it."""
+            ws, edit = form.read(values)
+            shown = studio.carried_directions(ws, edit, direction_values(values))
+            return show_directions(shown) if shown is not None else skip(direction_outputs)
+
         @reported([workspace, direction_view, direction_stats])
         @user_errors
         def on_apply_directions(values: dict, request: gr.Request):
@@ -585,9 +593,11 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                 log.info("session closed; its state was released")
 
         # ----- events ----------------------------------------------------------------------------
-        source_image.upload(on_open, [source_image, workspace], opened_outputs, **compute)
+        for opened_event in (source_image.upload(on_open, [source_image, workspace], opened_outputs, **compute),
+                             examples.load_input_event.then(on_open, [source_image, workspace], opened_outputs,
+                                                            **compute)):
+            opened_event.success(on_carried_directions, direction_inputs, direction_outputs, **compute)
         source_image.clear(on_open, [source_image, workspace], opened_outputs, **compute)
-        examples.load_input_event.then(on_open, [source_image, workspace], opened_outputs, **compute)
         render_events = [render_button.click] + [r.degree.release for r in rows] + [r.target.select for r in rows]
         for event in render_events:
             event(on_render, form.inputs, result_outputs, show_progress_on=[comparison], **compute)

@@ -406,6 +406,17 @@ class Studio:
     @gpu
     @user_errors
     @exclusive
+    def carried_directions(self, workspace: Workspace | None, request: EditRequest,
+                           values: list[float]) -> DirectionsShown | None:
+        """After another image opens: the sliders that came along, with their thumbnails on this image (``None``
+        when none came along, nothing to redraw)."""
+        if workspace is None or not workspace.directions.sliders:
+            return None
+        return self._directions_shown(workspace, request, values, "Thumbnails show the directions on this image.")
+
+    @gpu
+    @user_errors
+    @exclusive
     def remove_direction(self, workspace: Workspace | None, request: EditRequest, index: int,
                          values: list[float]) -> DirectionsShown:
         workspace = self._require(workspace)

@@ -449,6 +449,9 @@ def test_directions_are_discovered_moved_saved_and_applied_to_another_image(app_
 
     other = studio.pick_example("red-circle")  # the sliders come along: a transfer
     expect(page.locator("#direction0-strength")).to_contain_text("found on another image")
+    page.wait_for_function("document.querySelector('#direction-report').innerText.includes('on this image')",
+                           timeout=RENDER_TIMEOUT_MS)  # their thumbnails, redrawn on the new image
+    assert page.locator("#direction0-thumb img").count() == 1 and page.locator("#direction1-thumb img").count() == 1
     with page.expect_file_chooser() as chooser:
         page.locator("#load-direction").click()
     chooser.value.set_files(str(saved))
