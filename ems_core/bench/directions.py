@@ -186,6 +186,7 @@ SIGNED_ATTRIBUTES = ("size", "x", "y", "background")
 def far_edit(scene: Scene, attribute: str) -> EditCase:
     """The edit of ``attribute`` to the word farthest from the scene's on the response's scale: the other end of
     size, x or y (the middle word goes up), or the background whose brightness differs most."""
+    from ..world.bands import far_end
     from ..world.edits import CHOICES
     from ..world.scene import BACKGROUNDS
 
@@ -195,8 +196,7 @@ def far_edit(scene: Scene, attribute: str) -> EditCase:
     if attribute == "background":
         brightness = {name: float(np.mean(rgb)) for name, rgb in BACKGROUNDS.items()}
         return EditCase(scene, attribute, max(BACKGROUNDS, key=lambda name: abs(brightness[name] - brightness[word])))
-    words = CHOICES[attribute]
-    return EditCase(scene, attribute, words[0] if words.index(word) > (len(words) - 1) / 2 else words[-1])
+    return EditCase(scene, attribute, far_end(CHOICES[attribute], word)[0])
 
 
 def text_transfer(backend: Backend, scene: Scene, sessions: list[EditSession], config: EditConfig, attribute: str,

@@ -45,13 +45,13 @@ def far_end_edit(caption: str, attribute: str) -> tuple[str, str, int]:
     """The edit of ``attribute`` towards the far end of its scale from ``caption``'s word: (source word, target
     word, sign), sign +1 towards the scale's high end. The middle word goes up."""
     from ..portraits.scene import BANDS, parse_caption
+    from ..world.bands import far_end
 
     if attribute not in ORDERED_ATTRIBUTES:
         raise ValueError(f"{attribute!r} has no ordered scale; choose one of {', '.join(ORDERED_ATTRIBUTES)}")
-    words = list(BANDS[attribute])
     word = parse_caption(caption)[attribute]
-    index = words.index(word)
-    return (word, words[0], -1) if index > (len(words) - 1) / 2 else (word, words[-1], 1)
+    target, sign = far_end(list(BANDS[attribute]), word)
+    return word, target, sign
 
 
 def slopes(values: list[dict[str, float] | None], fractions: list[float], units: dict[str, float]) -> dict[str, float]:

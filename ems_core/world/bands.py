@@ -7,7 +7,9 @@ of the band it falls in, splitting at the midpoints between neighbouring bands.
 
 from __future__ import annotations
 
-__all__ = ["Bands", "thresholds", "word_for"]
+from typing import Sequence
+
+__all__ = ["Bands", "far_end", "thresholds", "word_for"]
 
 Bands = dict[str, tuple[float, float]]
 
@@ -25,3 +27,10 @@ def word_for(value: float, bands: Bands) -> str:
         if value < threshold:
             return word
     return words[-1]
+
+
+def far_end(words: Sequence[str], word: str) -> tuple[str, int]:
+    """The end of the ordered scale ``words`` farther from ``word``, and the direction to it (+1 up the scale);
+    the middle word goes up."""
+    index = list(words).index(word)
+    return (words[0], -1) if index > (len(words) - 1) / 2 else (words[-1], 1)

@@ -5,6 +5,7 @@ import random
 import numpy as np
 import pytest
 
+from ems_core.world.bands import far_end
 from ems_core.world.scene import (
     BACKGROUNDS, COLOURS, IMAGE_SIZE, SHAPES, SIZE_BANDS, SIZE_THRESHOLDS, X_BANDS, Y_BANDS, Scene, caption_of,
     parse_caption,
@@ -125,3 +126,12 @@ def test_to_tensor_range_and_layout():
     assert array.shape == (3, IMAGE_SIZE, IMAGE_SIZE) and array.dtype == np.float32
     assert -1.0 <= array.min() and array.max() <= 1.0
     assert array[:, 0, 0] == pytest.approx(np.array(BACKGROUNDS["black"]) / 127.5 - 1.0)
+
+
+def test_far_end_is_the_farther_end_of_an_ordered_scale():
+    words = ("small", "medium", "large")
+    assert far_end(words, "small") == ("large", 1) and far_end(words, "large") == ("small", -1)
+    assert far_end(words, "medium") == ("large", 1)  # the middle word goes up
+    assert far_end(("a", "b", "c", "d"), "b") == ("d", 1) and far_end(("a", "b", "c", "d"), "c") == ("a", -1)
+    with pytest.raises(ValueError):
+        far_end(words, "huge")
