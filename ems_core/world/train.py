@@ -235,9 +235,18 @@ def convert(folder: Path, out: Path, dtype: torch.dtype, log: Log = print) -> No
         for extra in ("world_model.json", "MODEL_CARD.md"):
             if (folder / extra).exists():
                 shutil.copy2(folder / extra, staging / extra)
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.move(str(staging), str(out))
+        replaced = out.with_name(out.name + ".replaced") if out.exists() else None
+        if replaced is not None:
+            shutil.rmtree(replaced, ignore_errors=True)
+            out.rename(replaced)
+        try:
+            shutil.move(str(staging), str(out))
+        except OSError:
+            if replaced is not None and not out.exists():
+                replaced.rename(out)  # the old folder back, as it was
+            raise
+        if replaced is not None:
+            shutil.rmtree(replaced)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log(f"wrote {folder} in {str(dtype).removeprefix('torch.')} to {out}")
