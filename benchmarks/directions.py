@@ -4,10 +4,10 @@
    top directions projected off), and which oracle attribute each changes over strengths -L..L.
 2. Transfer: each direction applied to other scenes: does it change the same attribute with the same sign?
 3. Text directions: SDS, T-LOCO and HSDS at "strength 1" on the EMS edit cases, beside EMS at degree 1 (the
-   backend's edit settings).
+   backend's edit settings). Strength 1 is the direction's unit strength (``ems_core.directions.text``); a
+   multiplier is also calibrated on separate cases and reported.
 4. (``--text-transfer``) Text directions found on the discovery scene, one per attribute towards its far word,
-   applied to the transfer scenes. Strength 1 is the first-order match of the text pair's PMP change
-   (``ems_core.directions.text``); a multiplier is also calibrated on separate cases and reported.
+   applied to the transfer scenes at -2 .. 2 unit strengths.
 
 Prints a table and, last, one JSON line; writes the JSON to --out.
 

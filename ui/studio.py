@@ -403,15 +403,18 @@ class Studio:
             raise ValueError("pick a direction of the library first")
         return self.load_direction(workspace, request, str(self.library.path(name)), values)
 
-    @gpu
-    @user_errors
-    @exclusive
     def carried_directions(self, workspace: Workspace | None, request: EditRequest,
                            values: list[float]) -> DirectionsShown | None:
         """After another image opens: the sliders that came along, with their thumbnails on this image (``None``
-        when none came along, nothing to redraw)."""
+        when none came along: nothing to redraw, and no model call, so no GPU attached on ZeroGPU)."""
         if workspace is None or not workspace.directions.sliders:
             return None
+        return self._carried_thumbnails(workspace, request, values)
+
+    @gpu
+    @user_errors
+    @exclusive
+    def _carried_thumbnails(self, workspace: Workspace, request: EditRequest, values: list[float]) -> DirectionsShown:
         return self._directions_shown(workspace, request, values, "Thumbnails show the directions on this image.")
 
     @gpu
