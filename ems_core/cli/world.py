@@ -37,6 +37,20 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--autoencoder-hidden", type=int,
                    help="the autoencoder's conv width, 16 .. 1024 (default: the world preset's, 192); a run folder "
                         "remembers it")
+    t.add_argument("--autoencoder-factor", type=int, choices=[2, 4, 8, 16],
+                   help="pixels per latent cell along a side (default: the world preset's: shapes 4, portraits 8)")
+    t.add_argument("--patch-size", type=int, choices=[1, 2, 4, 8],
+                   help="latent cells per transformer token along a side (default 2); with --autoencoder-factor 4 "
+                        "on portraits, 4 keeps 64 image tokens")
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--lr", type=float, default=5e-4, help="peak learning rate of the transformer (the autoencoder's "
+                                                          "is twice this)")
+    t.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    t.add_argument("--init-from", help="transformer: start a new run folder from this exported model folder (its "
+                                       "weights and step; a fresh optimiser), then train to --steps")
+    t.add_argument("--workers", type=int, default=0,
+                   help="processes rendering training batches ahead (default 0: in the training process, which "
+                        "resumes exactly; a GPU needs about 8-14)")
 
     e = sub.add_parser("export", help="write the EMA weights of a run as a model folder")
     e.add_argument("--run-dir", default="runs/world")
@@ -80,7 +94,7 @@ def run_world(args: argparse.Namespace) -> int:
     if args.world_command == "train":
         from ..world.model import MODEL_PRESETS, tiny_config
         from ..world.spec import world_spec
-        from ..world.train import TrainConfig, train_autoencoder, train_transformer
+        from ..world.train import TrainConfig, seed_run_from_export, train_autoencoder, train_transformer
 
         run_dir = Path(args.run_dir or world_spec(args.world).run_dir)
 
@@ -92,13 +106,27 @@ def run_world(args: argparse.Namespace) -> int:
             if not 16 <= args.autoencoder_hidden <= 1024:
                 raise ValueError(f"--autoencoder-hidden must be in [16, 1024], got {args.autoencoder_hidden}")
             model_config = replace(model_config, autoencoder_hidden=args.autoencoder_hidden)
+        if args.autoencoder_factor is not None:
+            model_config = replace(model_config, autoencoder_factor=args.autoencoder_factor,
+                                   latent_size=model_config.image_size // args.autoencoder_factor)
+        if args.patch_size is not None:
+            model_config = replace(model_config, patch_size=args.patch_size)
+        if model_config.latent_size % model_config.patch_size:
+            raise ValueError(f"--patch-size {model_config.patch_size} does not divide the {model_config.latent_size}x"
+                             f"{model_config.latent_size} latent grid")
+        if args.batch_size < 1 or args.workers < 0 or not 0 < args.lr < 1:
+            raise ValueError("--batch-size must be >= 1, --workers >= 0 and --lr in (0, 1)")
+        common = dict(seed=args.seed, threads=args.threads, batch_size=args.batch_size, lr=args.lr,
+                      device=args.device, workers=args.workers)
         if args.phase in ("autoencoder", "all"):
             steps = args.steps if (args.steps and args.phase == "autoencoder") else args.ae_steps
-            train_autoencoder(run_dir, TrainConfig(steps=steps, seed=args.seed, threads=args.threads), model_config,
-                              log=log)
+            train_autoencoder(run_dir, TrainConfig(steps=steps, **common), model_config, log=log)
+        if args.init_from:
+            if args.phase != "transformer":
+                raise ValueError("--init-from continues an exported model: use it with the transformer phase")
+            model_config = seed_run_from_export(Path(args.init_from), run_dir, log=log)
         if args.phase in ("transformer", "all"):
-            config = TrainConfig(steps=args.steps or 11000, seed=args.seed, threads=args.threads)
-            train_transformer(run_dir, config, model_config, log=log)
+            train_transformer(run_dir, TrainConfig(steps=args.steps or 11000, **common), model_config, log=log)
         return 0
     if args.world_command == "export":
         import torch

@@ -220,6 +220,6 @@ def autoencoder_loss(model: WorldAutoencoder, images: torch.Tensor, latent_noise
     """MSE + 0.5 L1 reconstruction with Gaussian noise on the latent (robust to imperfect latents)."""
     raw = model.encode_raw(images)
     if latent_noise > 0:
-        raw = raw + latent_noise * torch.randn(raw.shape, generator=generator, dtype=raw.dtype)
+        raw = raw + latent_noise * torch.randn(raw.shape, generator=generator, dtype=raw.dtype).to(raw.device)
     recon = model.decode_raw(raw)
     return F.mse_loss(recon, images) + 0.5 * F.l1_loss(recon, images)

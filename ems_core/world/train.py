@@ -14,6 +14,7 @@ safetensors + configs into a model folder (``assets/world-model``, ``assets/worl
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -21,7 +22,7 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -54,6 +55,8 @@ class TrainConfig:
     threads: int = 2
     bf16: bool = True
     stats_batches: int = 8  # autoencoder: batches of 64 fresh images that measure the latent statistics
+    device: str = "cpu"  # "cuda" trains on a GPU (rendering stays on the CPU: use workers)
+    workers: int = 0  # processes that render batches ahead; 0 renders in the training process (exact resume)
 
 
 def scene_batch(rng: random.Random, batch_size: int, world: WorldSpec | None = None) -> tuple[torch.Tensor, list[str]]:
@@ -61,6 +64,50 @@ def scene_batch(rng: random.Random, batch_size: int, world: WorldSpec | None = N
     pairs = [(world or world_spec()).sample(rng) for _ in range(batch_size)]
     images = torch.from_numpy(np.stack([to_tensor(image) for image, _ in pairs]))
     return images, [caption for _, caption in pairs]
+
+
+class RenderedBatches(torch.utils.data.IterableDataset):
+    """Endless ``scene_batch`` renders, one random stream per worker process, seeded by (seed, step, worker)."""
+
+    def __init__(self, world: str, batch_size: int, seed: int, start_step: int):
+        super().__init__()
+        self.world, self.batch_size, self.seed, self.start_step = world, batch_size, seed, start_step
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, list[str]]]:
+        info = torch.utils.data.get_worker_info()
+        worker = info.id if info is not None else 0
+        rng = random.Random(f"{self.seed}-{self.start_step}-{worker}")
+        world = world_spec(self.world)
+        while True:  # uint8 (B, H, W, 3): a quarter of float32's bytes between processes
+            pairs = [world.sample(rng) for _ in range(self.batch_size)]
+            yield (torch.from_numpy(np.stack([np.asarray(image.convert("RGB")) for image, _ in pairs])),
+                   [caption for _, caption in pairs])
+
+
+def training_batches(rng: random.Random, config: TrainConfig, world: WorldSpec,
+                     start_step: int) -> Iterator[tuple[torch.Tensor, list[str]]]:
+    """Batches of (images, captions) for training: rendered here from ``rng`` (``workers=0``: the run resumes
+    exactly), or by ``config.workers`` processes ahead of the model (a GPU outruns one renderer; each worker's
+    stream is seeded by the seed, the step it started at and its index, so a resumed run sees other scenes)."""
+    if config.workers <= 0:
+        while True:
+            yield scene_batch(rng, config.batch_size, world)
+    loader = torch.utils.data.DataLoader(
+        RenderedBatches(world.name, config.batch_size, config.seed, start_step), batch_size=None,
+        num_workers=config.workers, prefetch_factor=4, pin_memory=config.device.startswith("cuda"),
+        persistent_workers=True)
+    for pixels, captions in loader:  # the same numbers as to_tensor, on the training device
+        images = pixels.to(config.device, non_blocking=True).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        yield images, captions
+
+
+def _autocast_and_kernel(device: torch.device, bf16: bool) -> contextlib.ExitStack:
+    """bfloat16 autocast on ``device``; on the CPU also the math attention kernel (measured fastest there)."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16))
+    if device.type == "cpu":
+        stack.enter_context(sdpa_kernel(SDPBackend.MATH))
+    return stack
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
@@ -78,8 +125,7 @@ def logit_normal_t(batch: int, generator: torch.Generator) -> torch.Tensor:
 
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     with torch.no_grad():
-        for e, p in zip(ema.parameters(), model.parameters()):
-            e.lerp_(p, 1 - decay)
+        torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
 
 
 def _save(path: Path, state: dict) -> None:
@@ -91,7 +137,7 @@ def _save(path: Path, state: dict) -> None:
 def _load_checkpoint(path: Path, model_config: WorldModelConfig) -> dict:
     """A checkpoint's state; a ``ValueError`` when it was written for another model config (runs that
     predate configs in checkpoints resume as they are)."""
-    state = torch.load(path, weights_only=False)
+    state = torch.load(path, weights_only=False, map_location="cpu")
     saved = state.get("model_config")
     if saved is not None and WorldModelConfig(**saved) != model_config:
         raise ValueError(f"{path} is a checkpoint of another model ({WorldModelConfig(**saved).world} world, "
@@ -107,8 +153,9 @@ def train_autoencoder(run_dir: Path, config: TrainConfig, model_config: WorldMod
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt = run_dir / "autoencoder.pt"
     world = world_spec(model_config.world)
+    device = torch.device(config.device)
     torch.manual_seed(config.seed)
-    model = build_autoencoder(model_config)
+    model = build_autoencoder(model_config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr * 2, weight_decay=0.0)
     rng, gen, step = random.Random(config.seed), torch.Generator().manual_seed(config.seed), 0
     if ckpt.exists():
@@ -118,12 +165,12 @@ def train_autoencoder(run_dir: Path, config: TrainConfig, model_config: WorldMod
         log(f"resumed autoencoder at step {step}")
     log(json.dumps({"phase": "autoencoder", "world": world.name, "params": sum(p.numel() for p in model.parameters()),
                     "config": {k: v for k, v in model.config.items() if not k.startswith("_")}}))
-    start = time.time()
+    start, batches = time.time(), training_batches(rng, config, world, step)
     while step < config.steps:
-        images, _ = scene_batch(rng, config.batch_size, world)
+        images, _ = next(batches)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, config) * 2
-        loss = autoencoder_loss(model, images, config.latent_noise, gen)
+        loss = autoencoder_loss(model, images.to(device, non_blocking=True), config.latent_noise, gen)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         step += 1
         if step % config.log_every == 0:
@@ -135,11 +182,12 @@ def train_autoencoder(run_dir: Path, config: TrainConfig, model_config: WorldMod
                          "gen": gen.get_state(), "step": step, "model_config": model_config.to_dict()})
     # Per-channel normalisation of the latent, measured on fresh scenes.
     with torch.no_grad():
-        raws = torch.cat([model.encode_raw(scene_batch(random.Random(10_000 + i), 64, world)[0])
+        raws = torch.cat([model.encode_raw(scene_batch(random.Random(10_000 + i), 64, world)[0].to(device))
                           for i in range(config.stats_batches)])
         shift = raws.mean(dim=(0, 2, 3)).tolist()
         scale = raws.std(dim=(0, 2, 3)).tolist()
     model.register_to_config(latent_shift=tuple(shift), latent_scale=tuple(scale))
+    model = model.cpu()
     model.save_pretrained(run_dir / "autoencoder")
     log(json.dumps({"phase": "autoencoder", "done": True, "latent_shift": shift, "latent_scale": scale}))
     return model
@@ -155,7 +203,8 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
     torch.set_num_threads(config.threads)
     ckpt = run_dir / "transformer.pt"
     world = world_spec(model_config.world)
-    autoencoder = WorldAutoencoder.from_pretrained(run_dir / "autoencoder").eval().requires_grad_(False)
+    device = torch.device(config.device)
+    autoencoder = WorldAutoencoder.from_pretrained(run_dir / "autoencoder").eval().requires_grad_(False).to(device)
     latent = (autoencoder.config.latent_channels, model_config.image_size // autoencoder.config.factor)
     if latent != (model_config.latent_channels, model_config.latent_size):
         raise ValueError(f"the autoencoder in {run_dir} makes {latent[0]}x{latent[1]}x{latent[1]} latents of "
@@ -163,8 +212,8 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
                          f"{model_config.latent_channels}x{model_config.latent_size}x{model_config.latent_size}")
     tokenizer = WordTokenizer.for_world(model_config.max_tokens, model_config.world)
     torch.manual_seed(config.seed)
-    transformer = build_transformer(model_config)
-    text_encoder = build_text_encoder(model_config, tokenizer)
+    transformer = build_transformer(model_config).to(device)
+    text_encoder = build_text_encoder(model_config, tokenizer).to(device)
     params = list(transformer.parameters()) + list(text_encoder.parameters())
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     ema_t, ema_e = copy.deepcopy(transformer).requires_grad_(False), copy.deepcopy(text_encoder).requires_grad_(False)
@@ -173,25 +222,26 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
         state = _load_checkpoint(ckpt, model_config)
         transformer.load_state_dict(state["transformer"]); text_encoder.load_state_dict(state["text_encoder"])
         ema_t.load_state_dict(state["ema_transformer"]); ema_e.load_state_dict(state["ema_text_encoder"])
-        opt.load_state_dict(state["opt"]); rng.setstate(state["rng"]); gen.set_state(state["gen"])
+        if "opt" in state:  # a run seeded from an exported model (seed_run_from_export) starts a fresh optimiser
+            opt.load_state_dict(state["opt"]); rng.setstate(state["rng"]); gen.set_state(state["gen"])
         step = state["step"]
         log(f"resumed transformer at step {step}")
     n_params = sum(p.numel() for p in transformer.parameters())
     log(json.dumps({"phase": "transformer", "params": n_params, "config": model_config.to_dict(),
                     "train": asdict(config)}))
-    start, running = time.time(), 0.0
+    start, running, batches = time.time(), 0.0, training_batches(rng, config, world, step)
     while step < config.steps:
-        images, captions = scene_batch(rng, config.batch_size, world)
+        images, captions = next(batches)
         captions = [c if rng.random() >= config.empty_caption_prob else "" for c in captions]
         with torch.no_grad():
-            z0 = autoencoder.encode(images)  # (B, 8, 16, 16)
-        t = logit_normal_t(config.batch_size, gen)
-        eps = torch.randn(z0.shape, generator=gen)
+            z0 = autoencoder.encode(images.to(device, non_blocking=True))  # (B, C, h, w): the world's latent grid
+        t = logit_normal_t(config.batch_size, gen).to(device)
+        eps = torch.randn(z0.shape, generator=gen).to(device)
         z_t = (1 - t.view(-1, 1, 1, 1)) * z0 + t.view(-1, 1, 1, 1) * eps
         for group in opt.param_groups:
             group["lr"] = lr_at(step, config)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16), sdpa_kernel(SDPBackend.MATH):
-            tokens, pooled = encode_text(text_encoder, tokenizer(captions))
+        with _autocast_and_kernel(device, config.bf16):
+            tokens, pooled = encode_text(text_encoder, tokenizer(captions).to(device))
             v = transformer(hidden_states=z_t, timestep=t * 1000, encoder_hidden_states=tokens,
                             pooled_projections=pooled).sample
         loss = F.mse_loss(v.float(), eps - z0)
@@ -200,9 +250,9 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
         opt.step()
         _ema_update(ema_t, transformer, config.ema_decay); _ema_update(ema_e, text_encoder, config.ema_decay)
         step += 1
-        running += loss.item()
+        running += loss.detach()
         if step % config.log_every == 0:
-            log(json.dumps({"phase": "transformer", "step": step, "loss": round(running / config.log_every, 5),
+            log(json.dumps({"phase": "transformer", "step": step, "loss": round(running.item() / config.log_every, 5),
                             "lr": round(lr_at(step, config), 6),
                             "s_per_step": round((time.time() - start) / config.log_every, 3)}))
             start, running = time.time(), 0.0
@@ -252,6 +302,31 @@ def convert(folder: Path, out: Path, dtype: torch.dtype, log: Log = print) -> No
     log(f"wrote {folder} in {str(dtype).removeprefix('torch.')} to {out}")
 
 
+def seed_run_from_export(folder: Path, run_dir: Path, log: Log = print) -> WorldModelConfig:
+    """Start a run folder from an exported model (``world export``): its autoencoder (as float32) and its
+    transformer and text encoder weights as both the trained and the EMA weights, at its ``train_step``; the
+    optimiser starts afresh. Continues a model whose full checkpoint is not at hand (trained on another machine).
+    Refuses a run folder that already holds a transformer checkpoint."""
+    from diffusers import SD3Transformer2DModel
+    from transformers import CLIPTextModelWithProjection
+
+    folder, run_dir = Path(folder), Path(run_dir)
+    if (run_dir / "transformer.pt").exists():
+        raise ValueError(f"{run_dir} already holds a transformer checkpoint: resume it, or seed another run folder")
+    meta = json.loads((folder / "world_model.json").read_text())
+    model_config = WorldModelConfig(**meta["model_config"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    WorldAutoencoder.from_pretrained(folder / "autoencoder").float().save_pretrained(run_dir / "autoencoder")
+    transformer = SD3Transformer2DModel.from_pretrained(folder / "transformer", use_safetensors=True).float()
+    text_encoder = CLIPTextModelWithProjection.from_pretrained(folder / "text_encoder", use_safetensors=True).float()
+    weights = {"transformer": transformer.state_dict(), "text_encoder": text_encoder.state_dict()}
+    _save(run_dir / "transformer.pt", {**weights, "ema_transformer": weights["transformer"],
+                                       "ema_text_encoder": weights["text_encoder"], "step": meta["train_step"],
+                                       "model_config": model_config.to_dict()})
+    log(f"seeded {run_dir} from {folder} at step {meta['train_step']}")
+    return model_config
+
+
 def export(run_dir: Path, out: Path | None = None, log: Log = print, dtype: torch.dtype = torch.float32,
            generation_guidance: float = 4.0) -> None:
     """Write the EMA weights of the last checkpoint as a model folder (safetensors + configs); ``out``
@@ -261,7 +336,7 @@ def export(run_dir: Path, out: Path | None = None, log: Log = print, dtype: torc
     (float32, or float16 to halve the files) is the stored weights' type (backends load them as float32);
     ``generation_guidance`` the model's text-to-image guidance (measure it with ``world eval --guidance``).
     """
-    state = torch.load(run_dir / "transformer.pt", weights_only=False)
+    state = torch.load(run_dir / "transformer.pt", weights_only=False, map_location="cpu")
     model_config = WorldModelConfig(**state["model_config"])
     tokenizer = WordTokenizer.for_world(model_config.max_tokens, model_config.world)
     transformer = build_transformer(model_config)

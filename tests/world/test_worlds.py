@@ -18,7 +18,8 @@ from ems_core.world.captioner import WorldCaptioner
 from ems_core.world.model import (MODEL_PRESETS, WordTokenizer, WorldAutoencoder, WorldModelConfig, build_autoencoder,
                                   tiny_config)
 from ems_core.world.spec import WORLD_NAMES, world_spec
-from ems_core.world.train import TrainConfig, convert, export, train_autoencoder, train_transformer
+from ems_core.world.train import (TrainConfig, RenderedBatches, convert, export, scene_batch, train_autoencoder,
+                                   train_transformer)
 
 PORTRAITS_COMMANDS = ("`python -m ems_core world train all --world portraits --run-dir runs/portraits` then "
                       "`python -m ems_core world export --run-dir runs/portraits --out assets/world-portraits`")
@@ -181,3 +182,39 @@ def test_the_train_command_sets_the_autoencoder_width_and_its_run_folder_remembe
     assert main([*argv, "--autoencoder-hidden", "24"]) == 2  # resuming another width is refused
     assert "checkpoint of another model" in capsys.readouterr().err
     assert main([*argv, "--autoencoder-hidden", "8"]) == 2
+
+
+def test_a_finer_latent_grid_and_larger_patches_train_from_the_command_line_with_render_workers(tmp_path):
+    """``--autoencoder-factor 4 --patch-size 4``: a 32x32 portrait latent, still 64 image tokens; batches rendered by a
+    worker process; the export loads as a backend with that latent and generates."""
+    from ems_core.cli import main
+
+    run, model_dir = tmp_path / "run", tmp_path / "model"
+    argv = ["world", "train", "all", "--world", "portraits", "--tiny", "--ae-steps", "1", "--steps", "1", "--threads",
+            "1", "--run-dir", str(run), "--autoencoder-hidden", "16", "--batch-size", "2", "--workers", "1"]
+    assert main([*argv, "--autoencoder-factor", "4", "--patch-size", "4"]) == 0
+    saved = torch.load(run / "transformer.pt", weights_only=False)["model_config"]
+    assert (saved["autoencoder_factor"], saved["latent_size"], saved["patch_size"]) == (4, 32, 4)
+    export(run, model_dir, log=lambda line: None)
+    backend = load_backend(str(model_dir))
+    assert backend.latent_shape() == (8, 32, 32) and backend.transformer.config.patch_size == 4
+    assert generate(backend, ["a portrait"], [0], steps=1)[0].size == (128, 128)
+
+    continued = tmp_path / "continued"  # a new run folder from the export (another machine's model): step 1 -> 2
+    again = ["world", "train", "transformer", "--world", "portraits", "--init-from", str(model_dir), "--run-dir",
+             str(continued), "--steps", "2", "--threads", "1", "--batch-size", "2"]
+    assert main(again) == 0
+    state = torch.load(continued / "transformer.pt", weights_only=False)
+    assert state["step"] == 2 and state["model_config"] == saved and "opt" in state
+    assert main(again) == 2  # the folder holds a checkpoint now: resume it instead
+    shapes = ["world", "train", "transformer", "--tiny", "--steps", "1", "--threads", "1", "--run-dir",
+              str(tmp_path / "shapes")]
+    assert main([*shapes, "--autoencoder-factor", "16", "--patch-size", "8"]) == 2  # 8 does not divide a 4x4 grid
+
+
+def test_render_workers_send_the_same_pixels_as_rendering_in_the_training_process():
+    worker_stream = iter(RenderedBatches("portraits", 3, seed=5, start_step=7))
+    pixels, captions = next(worker_stream)  # as worker 0 of a DataLoader makes them: uint8 (B, H, W, 3)
+    images, expected_captions = scene_batch(random.Random("5-7-0"), 3, world_spec("portraits"))
+    assert pixels.dtype == torch.uint8 and captions == expected_captions
+    assert torch.equal(pixels.permute(0, 3, 1, 2).float() / 127.5 - 1.0, images)
