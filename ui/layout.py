@@ -631,7 +631,8 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
             widgets.save.click(partial(on_save_direction, index=index), [workspace], [direction_file],
                                concurrency_limit=None)
         save_button.click(on_save, [workspace], [downloads], concurrency_limit=None)
-        recipe_button.upload(on_recipe, {workspace, recipe_button, live_preview}, restored_outputs, **compute)
+        recipe_button.upload(on_recipe, {workspace, recipe_button, live_preview}, restored_outputs, **compute).success(
+            on_carried_directions, direction_inputs, direction_outputs, **compute)
         demo.unload(on_close)
     demo.queue(default_concurrency_limit=studio.concurrency, max_size=64)
     demo.ems_form = form  # for tests that feed the form's values to the handlers as a hostile client would

@@ -315,7 +315,8 @@ class Studio:
     @exclusive
     def load_recipe(self, workspace: Workspace | None, path: str | None, live_preview: bool = True,
                     progress: Callable[[float, str], None] | None = None) -> Restored:
-        """Restore an edit from a result PNG or a recipe JSON, and render it."""
+        """Restore an edit from a result PNG or a recipe JSON, and render it; the direction sliders of ``workspace``
+        come along (:meth:`carried_directions` redraws their thumbnails)."""
         if not path:
             raise ValueError("no recipe file given")
         recipe = read_recipe(path)
@@ -332,6 +333,10 @@ class Studio:
             raise ValueError(f"this recipe has {len(recipe.attributes)} attributes; the app shows at most {MAX_ROWS}")
         presets = self.presets_for(recipe.source_prompt)
         restored = Workspace.open(self.backend, self.model, image, presets, base_config=recipe.config)
+        if workspace is not None:  # the direction sliders come along, as when another image opens
+            restored.directions = workspace.directions
+            if self.anticipator is not None:
+                self.anticipator.cancel(workspace)
         # a recipe stores the degrees it rendered: the sliders show them uncalibrated, so it reproduces exactly
         request = EditRequest(recipe.source_prompt, recipe.attributes, recipe.degrees, recipe.config, live_preview,
                               calibrated=False)

@@ -470,6 +470,17 @@ def test_directions_are_discovered_moved_saved_and_applied_to_another_image(app_
     np.testing.assert_array_equal(moved, np.asarray(expected.image))
     assert studio.toasts() == [] and studio.error_badges() == 0
     page.screenshot(path=str(ARTIFACTS / "browser-directions-transfer.png"), full_page=True)
+
+    recipe = Recipe(MODEL, WorldCaptioner().caption(source), (Attribute("colour", "blue", "red"),), {"colour": 0.5},
+                    app_config(backend)).with_source_image(source)
+    recipe_path = ARTIFACTS / "directions-recipe.json"
+    recipe_path.write_text(recipe.to_json())
+    studio.load_recipe(recipe_path)  # the three sliders come along to the restored edit, redrawn on its image
+    page.wait_for_function("document.querySelector('#direction-report').innerText.includes('on this image')",
+                           timeout=RENDER_TIMEOUT_MS)
+    assert all(page.locator(f"#direction{i}-thumb img").count() == 1 for i in range(3))
+    assert studio.toasts() == [] and studio.error_badges() == 0
+    page.screenshot(path=str(ARTIFACTS / "browser-directions-recipe.png"), full_page=True)
     context.close()
 
 

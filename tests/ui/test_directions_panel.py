@@ -214,3 +214,19 @@ def test_a_direction_move_keeps_the_slider_caches(studio, red_circle):
     assert spy.call_count == 0
     half_typed = EditRequest(request.prompt, (Attribute("colour", "green", "blue"),), {}, request.config)
     assert studio.apply_directions(workspace, half_typed, [0.5]).comparison is not None  # a bad row never blocks
+
+
+def test_sliders_come_along_to_a_restored_recipe_with_thumbnails_on_its_image(studio, discovered, blue_square,
+                                                                            tmp_path):
+    from ems_core.recipe import Recipe
+
+    workspace, request, _ = discovered
+    recipe = Recipe("tiny-random-world", "a medium blue square at the top left on a white background",
+                    (Attribute("colour", "blue", "red"),), {"colour": 0.5}, request.config)
+    path = tmp_path / "recipe.json"
+    path.write_text(recipe.with_source_image(blue_square).to_json())
+    restored = studio.load_recipe(workspace, str(path))
+    assert restored.opened.workspace.directions is workspace.directions and len(workspace.directions) == 2
+    carried = studio.carried_directions(restored.opened.workspace, request, [0.5, 0.0])
+    assert [row.value for row in carried.rows] == [0.5, 0.0] and all(row.thumbnail is not None for row in carried.rows)
+    assert "on this image" in carried.report
