@@ -47,7 +47,8 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
                                                           "is twice this)")
     t.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     t.add_argument("--init-from", help="transformer: start a new run folder from this exported model folder (its "
-                                       "weights and step; a fresh optimiser), then train to --steps")
+                                       "weights and step; a fresh optimiser), then train to --steps; a folder that "
+                                       "holds a checkpoint resumes it")
     t.add_argument("--workers", type=int, default=0,
                    help="processes rendering training batches ahead (default 0: in the training process, which "
                         "resumes exactly; a GPU needs about 8-14)")
@@ -92,7 +93,7 @@ def run_world(args: argparse.Namespace) -> int:
         print(json.dumps({"out": args.out, "scene": scene.to_dict()}))
         return 0
     if args.world_command == "train":
-        from ..world.model import MODEL_PRESETS, tiny_config
+        from ..world.model import MODEL_PRESETS, WorldModelConfig, tiny_config
         from ..world.spec import world_spec
         from ..world.train import TrainConfig, seed_run_from_export, train_autoencoder, train_transformer
 
@@ -124,7 +125,12 @@ def run_world(args: argparse.Namespace) -> int:
         if args.init_from:
             if args.phase != "transformer":
                 raise ValueError("--init-from continues an exported model: use it with the transformer phase")
-            model_config = seed_run_from_export(Path(args.init_from), run_dir, log=log)
+            if (run_dir / "transformer.pt").exists():  # rerunning the same command resumes, as without it
+                log(f"{run_dir} holds a checkpoint: resuming it (--init-from starts new run folders only)")
+                model_config = WorldModelConfig(**json.loads((Path(args.init_from) / "world_model.json").read_text())[
+                    "model_config"])
+            else:
+                model_config = seed_run_from_export(Path(args.init_from), run_dir, log=log)
         if args.phase in ("transformer", "all"):
             train_transformer(run_dir, TrainConfig(steps=args.steps or 11000, **common), model_config, log=log)
         return 0

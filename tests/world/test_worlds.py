@@ -206,7 +206,8 @@ def test_a_finer_latent_grid_and_larger_patches_train_from_the_command_line_with
     assert main(again) == 0
     state = torch.load(continued / "transformer.pt", weights_only=False)
     assert state["step"] == 2 and state["model_config"] == saved and "opt" in state
-    assert main(again) == 2  # the folder holds a checkpoint now: resume it instead
+    assert main([*again[:-6], "--steps", "3", *again[-4:]]) == 0  # the same command again resumes the folder
+    assert torch.load(continued / "transformer.pt", weights_only=False)["step"] == 3
     shapes = ["world", "train", "transformer", "--tiny", "--steps", "1", "--threads", "1", "--run-dir",
               str(tmp_path / "shapes")]
     assert main([*shapes, "--autoencoder-factor", "16", "--patch-size", "8"]) == 2  # 8 does not divide a 4x4 grid
