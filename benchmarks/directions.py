@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--cg-iters", type=int, default=8, help="HSDS conjugate-gradient iterations")
     parser.add_argument("--text-methods", default="sds,tloco,hsds", help="text directions to test, comma-separated")
     parser.add_argument("--skip-discovery", action="store_true", help="only the text directions (part 3)")
+    parser.add_argument("--regions", default="none:0,object:5",
+                        help="LOCO's region:null_rank, comma-separated (none, object, background)")
     parser.add_argument("--text-transfer", default="",
                         help="part 4: text directions found on the discovery scene for these attributes (of size, x, "
                              "y, background), applied to the transfer scenes; e.g. size,x,y,background")
@@ -74,7 +76,8 @@ def main() -> None:
     scene = random_scenes(1, args.scene_seed)[0]
     others = world_sessions(backend, random_scenes(args.transfer_scenes, args.transfer_seed), config)
     report["discovery"] = []
-    for region, null_rank in () if args.skip_discovery else (("none", 0), ("object", 5)):
+    regions = [(region, int(rank)) for region, rank in (item.split(":") for item in filter(None, args.regions.split(",")))]
+    for region, null_rank in () if args.skip_discovery else regions:
         directions, found = discover_on_scene(backend, scene, config, args.k, region, null_rank, strengths)
         found["transfer"] = transfer(directions, found["directions"], others, strengths, config)
         report["discovery"].append(found)
