@@ -16,6 +16,7 @@ backends are measured as shapes models.
 from __future__ import annotations
 
 import random
+from collections import Counter
 import statistics
 import time
 
@@ -37,21 +38,30 @@ def world_of(backend) -> WorldSpec:
 
 
 def generation_faithfulness(backend, n_captions: int, seed: int, steps: int | None, guidance: float | None,
-                            batch_size: int = 25) -> dict:
-    """Share of generated images whose oracle words match the prompt, per attribute."""
+                            batch_size: int = 25) -> tuple[dict, dict]:
+    """Share of generated images whose oracle words match the prompt, per attribute; and per attribute, how often
+    each wrong word was read for each asked one (``"asked -> read"``: the words of the caption's own render, which
+    the oracle reads exactly, against the generated image's), most frequent first."""
     world = world_of(backend)
     rng = random.Random(seed)
-    captions = [world.sample(rng)[1] for _ in range(n_captions)]
+    pairs = [world.sample(rng) for _ in range(n_captions)]
     hits = {name: 0 for name in (*world.attributes, "all")}
+    misread: dict[str, Counter] = {name: Counter() for name in world.attributes}
     for start in range(0, n_captions, batch_size):
-        chunk = captions[start:start + batch_size]
-        images = generate(backend, chunk, [seed * 100_000 + start + i for i in range(len(chunk))], steps, guidance)
-        for caption, image in zip(chunk, images):
-            ok = world.agreement(caption, world.measure(image))
+        chunk = pairs[start:start + batch_size]
+        images = generate(backend, [caption for _, caption in chunk],
+                          [seed * 100_000 + start + i for i in range(len(chunk))], steps, guidance)
+        for (render, caption), image in zip(chunk, images):
+            measured = world.measure(image)
+            ok = world.agreement(caption, measured)
+            asked = world.measure(render).words
             for name in world.attributes:
                 hits[name] += ok[name]
+                if not ok[name]:
+                    misread[name][f"{asked.get(name)} -> {measured.words.get(name)}"] += 1
             hits["all"] += all(ok.values())
-    return {name: round(count / n_captions, 4) for name, count in hits.items()}
+    shares = {name: round(count / n_captions, 4) for name, count in hits.items()}
+    return shares, {name: dict(counts.most_common()) for name, counts in misread.items() if counts}
 
 
 #: The round trip the model cards report: the inversion sampler with EditConfig's defaults (the difference sampler
@@ -98,12 +108,15 @@ def run_eval(model: str = "world", n_captions: int = 500, n_inversions: int = 50
              guidance: float | None = None, seed: int = 0) -> dict:
     backend = load_backend(model)
     started = time.perf_counter()
+    generation, misread = (generation_faithfulness(backend, n_captions, seed, steps, guidance) if n_captions
+                           else (None, None))
     report = {
         "model": model,
         "world": world_of(backend).name,
         "steps": steps or backend.info.default_steps,
         "guidance": backend.info.default_guidance if guidance is None else guidance,
-        "generation": generation_faithfulness(backend, n_captions, seed, steps, guidance) if n_captions else None,
+        "generation": generation,
+        "generation_misread": misread,
         "inversion": inversion_round_trip(backend, n_inversions, seed, ROUND_TRIP) if n_inversions else None,
         "inversion_config": ROUND_TRIP.to_dict(),
         "latency": generation_latency(backend),

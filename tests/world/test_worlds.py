@@ -118,6 +118,10 @@ def test_portraits_smoke_training_resumes_exports_loads_and_edits(tmp_path):
     report = run_eval(str(model_dir), n_captions=2, n_inversions=1, steps=2)
     assert report["world"] == "portraits"
     assert set(report["generation"]) == {*world_spec("portraits").attributes, "all"}
+    assert report["generation_misread"]  # a random model misreads: which words, how often
+    for name, counts in report["generation_misread"].items():
+        assert report["generation"][name] < 1 and sum(counts.values()) == round((1 - report["generation"][name]) * 2)
+        assert all(" -> " in pair and pair.split(" -> ")[0] != pair.split(" -> ")[1] for pair in counts)
     assert report["inversion"]["psnr_mean"] > 0
     agreement = report["inversion"]["autoencoder_agreement"]  # what generation can reach at most, per attribute
     assert set(agreement) == set(world_spec("portraits").attributes) and all(0 <= v <= 1 for v in agreement.values())
