@@ -16,9 +16,9 @@ backends are measured as shapes models.
 from __future__ import annotations
 
 import random
-from collections import Counter
 import statistics
 import time
+from collections import Counter
 
 import numpy as np
 import torch

@@ -93,9 +93,10 @@ def run_world(args: argparse.Namespace) -> int:
         print(json.dumps({"out": args.out, "scene": scene.to_dict()}))
         return 0
     if args.world_command == "train":
-        from ..world.model import MODEL_PRESETS, WorldModelConfig, tiny_config
+        from ..world.model import MODEL_PRESETS, tiny_config
         from ..world.spec import world_spec
-        from ..world.train import TrainConfig, seed_run_from_export, train_autoencoder, train_transformer
+        from ..world.train import (TrainConfig, exported_model_config, seed_run_from_export, train_autoencoder,
+                                  train_transformer)
 
         run_dir = Path(args.run_dir or world_spec(args.world).run_dir)
 
@@ -127,8 +128,7 @@ def run_world(args: argparse.Namespace) -> int:
                 raise ValueError("--init-from continues an exported model: use it with the transformer phase")
             if (run_dir / "transformer.pt").exists():  # rerunning the same command resumes, as without it
                 log(f"{run_dir} holds a checkpoint: resuming it (--init-from starts new run folders only)")
-                model_config = WorldModelConfig(**json.loads((Path(args.init_from) / "world_model.json").read_text())[
-                    "model_config"])
+                model_config = exported_model_config(Path(args.init_from))
             else:
                 model_config = seed_run_from_export(Path(args.init_from), run_dir, log=log)
         if args.phase in ("transformer", "all"):

@@ -302,6 +302,11 @@ def convert(folder: Path, out: Path, dtype: torch.dtype, log: Log = print) -> No
     log(f"wrote {folder} in {str(dtype).removeprefix('torch.')} to {out}")
 
 
+def exported_model_config(folder: Path) -> WorldModelConfig:
+    """The model config an exported model folder was trained with (its ``world_model.json``)."""
+    return WorldModelConfig(**json.loads((Path(folder) / "world_model.json").read_text())["model_config"])
+
+
 def seed_run_from_export(folder: Path, run_dir: Path, log: Log = print) -> WorldModelConfig:
     """Start a run folder from an exported model (``world export``): its autoencoder (as float32) and its
     transformer and text encoder weights as both the trained and the EMA weights, at its ``train_step``; the
@@ -314,7 +319,7 @@ def seed_run_from_export(folder: Path, run_dir: Path, log: Log = print) -> World
     if (run_dir / "transformer.pt").exists():
         raise ValueError(f"{run_dir} already holds a transformer checkpoint: resume it, or seed another run folder")
     meta = json.loads((folder / "world_model.json").read_text())
-    model_config = WorldModelConfig(**meta["model_config"])
+    model_config = exported_model_config(folder)
     run_dir.mkdir(parents=True, exist_ok=True)
     WorldAutoencoder.from_pretrained(folder / "autoencoder").float().save_pretrained(run_dir / "autoencoder")
     transformer = SD3Transformer2DModel.from_pretrained(folder / "transformer", use_safetensors=True).float()
