@@ -26,12 +26,13 @@ import json
 import random
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ems_core import EditSession, load_backend
+from ems_core import EditConfig, EditSession, load_backend
 from ems_core.images import horizontal_strip
 from ems_core.metrics import spearman
 from ems_core.portraits.captioner import attribute_presets
@@ -51,11 +52,11 @@ def far_end(preset) -> str:
     return preset.scale[-1] if position < len(preset.scale) / 2 else preset.scale[0]
 
 
-def sweep(backend, portrait, name: str, calibrated: bool) -> dict:
+def sweep(backend, portrait, name: str, calibrated: bool, config: EditConfig | None = None) -> dict:
     image, prompt = render(portrait, backend.info.image_size), caption_of(portrait)
     preset = next(p for p in attribute_presets(prompt) if p.name == name)
     target = far_end(preset)
-    session = EditSession(backend, image, prompt=prompt)
+    session = EditSession(backend, image, prompt=prompt, config=config)
     session.configure(prompt, [preset.attribute(target)])
     degrees = [session.calibrated_degrees({name: s})[name] if calibrated else s for s in SLIDER]
     results = session.render_batch([{name: d} for d in degrees])
@@ -90,10 +91,16 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true", help="raw degrees instead of calibrated sliders")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
+    parser.add_argument("--start-time", type=float, help="t0 (default: the model's edit settings)")
+    parser.add_argument("--guidance", type=float, help="(default: the model's edit settings)")
+    parser.add_argument("--steps", type=int, help="sampling steps below t0 (default: the model's edit settings)")
     parser.add_argument("--strip", help="save the first portrait's sweep of the first attribute (slider 0, .1, ..., 1) as a PNG strip")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     backend = load_backend(args.model)
+    overrides = {k: v for k, v in (("start_time", args.start_time), ("guidance", args.guidance),
+                                   ("steps", args.steps)) if v is not None}
+    config = replace(backend.info.edit_config, **overrides)
     names = [n.strip() for n in args.attributes.split(",")]
     unknown = [n for n in names if n not in SWEPT]
     if unknown:
@@ -103,7 +110,7 @@ def main() -> None:
     started = time.perf_counter()
     report = {}
     for name in names:
-        sweeps = [sweep(backend, p, name, not args.plain) for p in portraits]
+        sweeps = [sweep(backend, p, name, not args.plain, config) for p in portraits]
         summary = {
             "rho_median": round(statistics.median(s["rho"] for s in sweeps), 3),
             "rho_at_least_0.95": round(float(np.mean([s["rho"] >= 0.95 for s in sweeps])), 3),
@@ -125,7 +132,7 @@ def main() -> None:
         Path(args.out).write_text(json.dumps({
             "command": "python benchmarks/portrait_sweeps.py", "model": args.model, "portraits": args.portraits,
             "seed": args.seed, "calibrated": not args.plain, "slider": SLIDER,
-            "config": backend.info.edit_config.to_dict(), "wall_s": round(time.perf_counter() - started, 1),
+            "config": config.to_dict(), "wall_s": round(time.perf_counter() - started, 1),
             "attributes": report}, indent=1) + "\n")
 
 

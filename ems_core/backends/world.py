@@ -26,9 +26,9 @@ BUNDLED_MODEL_DIR = world_spec("shapes").model_dir
 
 #: The bundled model's edit settings (docs/method.md, "Cheap moves").
 WORLD_EDIT_CONFIG = EditConfig(steps=5, start_time=0.8, guidance=2.0, refine_iters=0)
-#: The portrait model's: the same budget (8 evaluations a move: 4 steps from t0 = 0.9) at guidance 1.5, chosen
+#: The portrait model's: the same budget (8 evaluations a move: 4 steps from t0 = 0.95) at guidance 2, chosen
 #: on held-out portrait cases by benchmarks/tune_portrait_edit.py (docs/method.md, "The portrait world").
-PORTRAIT_EDIT_CONFIG = EditConfig(steps=4, start_time=0.9, guidance=1.5, refine_iters=0)
+PORTRAIT_EDIT_CONFIG = EditConfig(steps=4, start_time=0.95, guidance=2.0, refine_iters=0)
 _EDIT_CONFIGS = {"shapes": WORLD_EDIT_CONFIG, "portraits": PORTRAIT_EDIT_CONFIG}
 #: Text-to-image guidance of a bundled model whose ``world_model.json`` sets no ``generation_guidance``.
 DEFAULT_GENERATION_GUIDANCE = 4.0
@@ -37,9 +37,9 @@ DEFAULT_GENERATION_GUIDANCE = 4.0
 class WorldBackend(Backend):
     """MMDiT (``SD3Transformer2DModel``) + CLIP text encoder + ``WorldAutoencoder`` on one procedural world.
 
-    Shapes: 64x64 scenes; portraits: 128x128 faces. Latents are ``(B, 8, 16, 16)`` in both (the
-    autoencoder's ``latent_channels`` at a 4x or 8x reduction); the transformer's position embedding covers
-    exactly that grid, so the model works at its world's image size only.
+    Shapes: 64x64 scenes to ``(B, 8, 16, 16)`` latents; portraits: 128x128 faces to ``(B, 8, 32, 32)`` (the
+    autoencoder's ``latent_channels`` at a 4x reduction; patch size 2 and 4, so 64 image tokens in both). The
+    transformer's position embedding covers exactly that grid, so the model works at its world's image size only.
     """
 
     def __init__(self, transformer: SD3Transformer2DModel, text_encoder: CLIPTextModelWithProjection,
@@ -68,7 +68,7 @@ class WorldBackend(Backend):
         return PromptEmbedding(tokens, pooled)
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
-        latents = self.autoencoder.encode(images.to(self.device, self.dtype))  # (B, 8, 16, 16) from (B, 3, S, S)
+        latents = self.autoencoder.encode(images.to(self.device, self.dtype))  # (B, 8, L, L) from (B, 3, S, S)
         return latents.to(images.device, images.dtype)
 
     def decode_latent(self, latents: torch.Tensor) -> torch.Tensor:
@@ -79,7 +79,7 @@ class WorldBackend(Backend):
         v = self.transformer(
             hidden_states=latents.to(self.device, self.dtype), timestep=t.to(self.device, self.dtype) * 1000,
             encoder_hidden_states=embedding.tokens.to(self.dtype), pooled_projections=embedding.pooled.to(self.dtype),
-        ).sample  # (B, 8, 16, 16)
+        ).sample  # (B, 8, L, L)
         return v.to(latents.device, latents.dtype)
 
     def sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:

@@ -38,10 +38,10 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="the autoencoder's conv width, 16 .. 1024 (default: the world preset's, 192); a run folder "
                         "remembers it")
     t.add_argument("--autoencoder-factor", type=int, choices=[2, 4, 8, 16],
-                   help="pixels per latent cell along a side (default: the world preset's: shapes 4, portraits 8)")
+                   help="pixels per latent cell along a side (default: the world preset's, 4 in both worlds)")
     t.add_argument("--patch-size", type=int, choices=[1, 2, 4, 8],
-                   help="latent cells per transformer token along a side (default 2); with --autoencoder-factor 4 "
-                        "on portraits, 4 keeps 64 image tokens")
+                   help="latent cells per transformer token along a side (default: the world preset's: shapes 2, "
+                        "portraits 4; either way 64 image tokens)")
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=5e-4, help="peak learning rate of the transformer (the autoencoder's "
                                                           "is twice this)")

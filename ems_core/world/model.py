@@ -78,8 +78,8 @@ class WorldAutoencoder(ModelMixin, ConfigMixin):
     """Image <-> latent autoencoder: pixel-unshuffle(``factor``) + 3x3 convs, tanh latent, then a fixed
     per-channel normalisation ``(z - shift) / scale`` measured after training (stored in the config).
 
-    Shapes: 64x64x3 -> unshuffle(4) -> 16x16x48 -> 16x16x8. Portraits: 128x128x3 -> unshuffle(8) ->
-    16x16x192 -> 16x16x8 (every conv works on the 16x16 grid; the decoder ends in pixel-shuffle(factor)).
+    Shapes: 64x64x3 -> unshuffle(4) -> 16x16x48 -> 16x16x8. Portraits: 128x128x3 -> unshuffle(4) ->
+    32x32x48 -> 32x32x8 (every conv works on the latent grid; the decoder ends in pixel-shuffle(factor)).
     """
 
     @register_to_config
@@ -146,7 +146,7 @@ class WorldModelConfig:
     text_layers: int = 2
     text_heads: int = 4
     max_tokens: int = 16  # <bos> + the longest caption + <eos>, or more
-    autoencoder_hidden: int = 192  # conv width (on the latent's 16x16 grid)
+    autoencoder_hidden: int = 192  # conv width (on the latent grid)
     autoencoder_factor: int = 4  # pixel-unshuffle factor: image_size / latent_size
 
     def __post_init__(self) -> None:
@@ -162,13 +162,13 @@ class WorldModelConfig:
         return asdict(self)
 
 
-#: One config per world. Portraits: 128x128 images to the same 16x16x8 latent (pixel-unshuffle(8); measured
-#: against unshuffle(4) + a stride-2 conv in docs/training.md), so the transformer sees the same 64 image
-#: tokens; captions of up to 32 words (34 tokens).
+#: One config per world. Portraits: 128x128 images to a 32x32x8 latent (pixel-unshuffle(4)) and patch size 4, so
+#: the transformer sees the same 64 image tokens as the shapes model; every 16x16 latent read age back in at most
+#: 92-93% of renders (docs/training.md, "A factor-4 autoencoder"). Captions of up to 32 words (34 tokens).
 MODEL_PRESETS: dict[str, WorldModelConfig] = {
     "shapes": WorldModelConfig(),
-    "portraits": WorldModelConfig(world="portraits", image_size=128, autoencoder_factor=8,
-                                  max_tokens=world_spec("portraits").max_caption_words + 2),
+    "portraits": WorldModelConfig(world="portraits", image_size=128, latent_size=32, patch_size=4,
+                                  autoencoder_factor=4, max_tokens=world_spec("portraits").max_caption_words + 2),
 }
 
 

@@ -3,7 +3,7 @@ backend and evaluation at test size, and the shipped shapes model left as it was
 
 import json
 import random
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -56,7 +56,7 @@ def test_unknown_worlds_and_inconsistent_configs_are_refused():
         WorldModelConfig(autoencoder_factor=8)
 
 
-def test_the_portraits_autoencoder_maps_128x128_to_the_shapes_models_latent_grid():
+def test_the_portraits_autoencoder_maps_128x128_to_a_32x32_latent_of_64_image_tokens():
     config = MODEL_PRESETS["portraits"]
     torch.manual_seed(0)
     autoencoder = build_autoencoder(config).eval()
@@ -64,9 +64,19 @@ def test_the_portraits_autoencoder_maps_128x128_to_the_shapes_models_latent_grid
     with torch.no_grad():
         latents = autoencoder.encode(images)
         decoded = autoencoder.decode(latents)
-    assert latents.shape == (2, 8, 16, 16) and autoencoder.config.factor == 8
+    assert latents.shape == (2, 8, 32, 32) and autoencoder.config.factor == 4
     assert decoded.shape == (2, 3, 128, 128) and decoded.abs().max() <= 1
-    assert (config.latent_size, config.patch_size) == (MODEL_PRESETS["shapes"].latent_size, 2)  # 64 image tokens
+    shapes = MODEL_PRESETS["shapes"]
+    assert (config.latent_size // config.patch_size) ** 2 == (shapes.latent_size // shapes.patch_size) ** 2 == 64
+
+
+def test_the_portraits_preset_builds_the_shipped_portrait_model_layout():
+    folder = world_spec("portraits").model_dir
+    shipped = WorldAutoencoder.from_pretrained(folder / "autoencoder")
+    built = build_autoencoder(MODEL_PRESETS["portraits"])
+    assert {k: v.shape for k, v in built.state_dict().items()} == {k: v.shape for k, v in shipped.state_dict().items()}
+    saved = json.loads((folder / "world_model.json").read_text())["model_config"]
+    assert saved == asdict(MODEL_PRESETS["portraits"])
 
 
 def test_the_shapes_preset_builds_the_shipped_autoencoder_layout():
@@ -105,7 +115,7 @@ def test_portraits_smoke_training_resumes_exports_loads_and_edits(tmp_path):
 
     backend = load_backend(str(model_dir))
     assert backend.world.name == "portraits" and backend.info.image_size == 128
-    assert backend.latent_shape() == (8, 16, 16) and isinstance(backend.default_captioner(), PortraitCaptioner)
+    assert backend.latent_shape() == (8, 32, 32) and isinstance(backend.default_captioner(), PortraitCaptioner)
     with pytest.raises(ValueError, match="128x128 only"):
         backend.latent_shape(64, 64)
     session = EditSession(backend, render(random_portrait(random.Random(3))),
@@ -169,7 +179,7 @@ def test_world_portraits_without_weights_is_one_clear_error(tmp_path, monkeypatc
 def test_tiny_random_portraits_is_the_portraits_architecture_at_test_size():
     backend = load_backend("tiny-random-portraits")
     assert backend.info.name == "tiny-random-portraits" and backend.info.image_size == 128
-    assert backend.world.name == "portraits" and backend.latent_shape() == (8, 16, 16)
+    assert backend.world.name == "portraits" and backend.latent_shape() == (8, 32, 32)
     assert backend.tokenizer.max_length == 34 and isinstance(backend.default_captioner(), PortraitCaptioner)
     assert generate(backend, ["a portrait of a young person"], [0], steps=1)[0].size == (128, 128)
 
@@ -188,38 +198,18 @@ def test_the_train_command_sets_the_autoencoder_width_and_its_run_folder_remembe
     assert main([*argv, "--autoencoder-hidden", "8"]) == 2
 
 
-def test_a_finer_latent_grid_and_larger_patches_train_from_the_command_line_with_render_workers(tmp_path):
-    """``--autoencoder-factor 4 --patch-size 4``: a 32x32 portrait latent, still 64 image tokens; batches rendered by a
-    worker process; the export loads as a backend with that latent and generates."""
+def test_a_coarser_latent_grid_and_smaller_patches_train_from_the_command_line_with_render_workers(tmp_path):
+    """``--autoencoder-factor 8 --patch-size 2``: the earlier 16x16 portrait latent, still 64 image tokens; batches
+    rendered by a worker process; the export loads as a backend with that latent and generates."""
     from ems_core.cli import main
 
     run, model_dir = tmp_path / "run", tmp_path / "model"
     argv = ["world", "train", "all", "--world", "portraits", "--tiny", "--ae-steps", "1", "--steps", "1", "--threads",
             "1", "--run-dir", str(run), "--autoencoder-hidden", "16", "--batch-size", "2", "--workers", "1"]
-    assert main([*argv, "--autoencoder-factor", "4", "--patch-size", "4"]) == 0
+    assert main([*argv, "--autoencoder-factor", "8", "--patch-size", "2"]) == 0
     saved = torch.load(run / "transformer.pt", weights_only=False)["model_config"]
-    assert (saved["autoencoder_factor"], saved["latent_size"], saved["patch_size"]) == (4, 32, 4)
+    assert (saved["autoencoder_factor"], saved["latent_size"], saved["patch_size"]) == (8, 16, 2)
     export(run, model_dir, log=lambda line: None)
     backend = load_backend(str(model_dir))
-    assert backend.latent_shape() == (8, 32, 32) and backend.transformer.config.patch_size == 4
+    assert backend.latent_shape() == (8, 16, 16) and backend.transformer.config.patch_size == 2
     assert generate(backend, ["a portrait"], [0], steps=1)[0].size == (128, 128)
-
-    continued = tmp_path / "continued"  # a new run folder from the export (another machine's model): step 1 -> 2
-    again = ["world", "train", "transformer", "--world", "portraits", "--init-from", str(model_dir), "--run-dir",
-             str(continued), "--steps", "2", "--threads", "1", "--batch-size", "2"]
-    assert main(again) == 0
-    state = torch.load(continued / "transformer.pt", weights_only=False)
-    assert state["step"] == 2 and state["model_config"] == saved and "opt" in state
-    assert main([*again[:-6], "--steps", "3", *again[-4:]]) == 0  # the same command again resumes the folder
-    assert torch.load(continued / "transformer.pt", weights_only=False)["step"] == 3
-    shapes = ["world", "train", "transformer", "--tiny", "--steps", "1", "--threads", "1", "--run-dir",
-              str(tmp_path / "shapes")]
-    assert main([*shapes, "--autoencoder-factor", "16", "--patch-size", "8"]) == 2  # 8 does not divide a 4x4 grid
-
-
-def test_render_workers_send_the_same_pixels_as_rendering_in_the_training_process():
-    worker_stream = iter(RenderedBatches("portraits", 3, seed=5, start_step=7))
-    pixels, captions = next(worker_stream)  # as worker 0 of a DataLoader makes them: uint8 (B, H, W, 3)
-    images, expected_captions = scene_batch(random.Random("5-7-0"), 3, world_spec("portraits"))
-    assert pixels.dtype == torch.uint8 and captions == expected_captions
-    assert torch.equal(pixels.permute(0, 3, 1, 2).float() / 127.5 - 1.0, images)

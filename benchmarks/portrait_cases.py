@@ -1,0 +1,67 @@
+"""Look at chosen cases of the portrait quality benchmark: each case's source, then the default edit ("ours", the
+backend's edit settings) at several degrees, as one row of a PNG sheet, with the oracle's reading of the edited
+attributes printed per image. For reading why a case fails, not for scoring (``bench quality`` scores).
+
+    python benchmarks/portrait_cases.py --cases s018-face-width,s139-face-width,s183-face-width \
+        --degrees 0.5,1,2 --sheet docs/figures/face-width-misses.png
+
+Case names are those of ``bench quality --model world-portraits`` (seed 11: 220 singles, 4 sweeps per attribute,
+30 pairs); ``--seed`` picks another suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ems_core import EditSession, load_backend
+from ems_core.bench.portrait_quality import portrait_suite
+from ems_core.portraits.oracle import measure
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="world-portraits")
+    parser.add_argument("--cases", required=True, help="comma-separated case names, e.g. s062-face-width")
+    parser.add_argument("--degrees", default="0,0.5,1,1.5,2")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--sheet", type=Path, help="PNG (128 colours, small enough for docs): one row per case, the "
+                                                   "source first")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    backend = load_backend(args.model)
+    suite = {case.case_id: case for case in portrait_suite(220, 4, 30, args.seed, backend.info.image_size)}
+    degrees = [float(d) for d in args.degrees.split(",")]
+    unknown = [name for name in args.cases.split(",") if name not in suite]
+    if unknown:
+        parser.error(f"no such case in the seed-{args.seed} suite: {', '.join(unknown)}")
+    rows = []
+    for name in args.cases.split(","):
+        case = suite[name]
+        session = EditSession(backend, case.image, prompt=case.prompt, config=backend.info.edit_config)
+        session.configure(case.prompt, list(case.attributes))
+        images = [case.image] + [r.image for r in session.render_batch(
+            [{a.name: d for a in case.attributes} for d in degrees])]
+        readings = [measure(image) for image in images]
+        print(json.dumps({"case": name, "targets": case.targets, "degrees": ["source", *degrees],
+                          "read": {attribute: [(m.words[attribute], round(m.values[attribute], 3)) for m in readings]
+                                   for attribute in case.targets}}))
+        rows.append(images)
+    if args.sheet:
+        size = backend.info.image_size
+        sheet = Image.new("RGB", (size * len(rows[0]), size * len(rows)), "white")
+        for r, images in enumerate(rows):
+            for c, image in enumerate(images):
+                sheet.paste(image.convert("RGB"), (c * size, r * size))
+        args.sheet.parent.mkdir(parents=True, exist_ok=True)
+        sheet.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(args.sheet, optimize=True)
+        print(f"wrote {args.sheet}")
+
+
+if __name__ == "__main__":
+    main()
