@@ -147,7 +147,7 @@ def _load_checkpoint(path: Path, model_config: WorldModelConfig) -> dict:
 
 def train_autoencoder(run_dir: Path, config: TrainConfig, model_config: WorldModelConfig = WorldModelConfig(),
                       log: Log = print) -> WorldAutoencoder:
-    """Phase 1: the image <-> 16x16x8 autoencoder of ``model_config``'s world; then measures per-channel
+    """Phase 1: the image <-> latent autoencoder of ``model_config``'s world; then measures per-channel
     latent statistics."""
     torch.set_num_threads(config.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
