@@ -5,8 +5,8 @@ and, for each, what one slider unit means in latent units (its ``scale``). They 
 
 - **discover** (LOCO): the top-``k`` directions of the image's PMP Jacobian at its inversion, optionally
   restricted to the object or the background (bundled world: from its oracle). A discovered direction's slider
-  unit is :data:`LOCO_UNIT_FRACTION` of the inverted latent's norm, written into its provenance as
-  ``unit_strength`` so that a saved file means the same on any image;
+  unit (:func:`loco_unit`) is a fraction of the inverted latent's norm, smaller for a direction of higher
+  singular value, written into its provenance as ``unit_strength`` so that a saved file means the same on any image;
 - **text** (SDS, T-LOCO or HSDS) from one attribute row's source and target phrases: a slider unit is the direction's
   ``unit_strength`` (a degree of 1, :mod:`ems_core.directions.text`);
 - **loaded** from a ``.safetensors`` file or the server's direction library (a transfer: found on another image).
@@ -31,15 +31,34 @@ from ems_core.edit_directions import (TEXT_METHODS, check_applicable, discover_d
 from ems_core.images import horizontal_strip
 from ems_core.session import Progress
 
-__all__ = ["DIRECTION_RANGE", "LOCO_UNIT_FRACTION", "MAX_DIRECTIONS", "METHOD_NAMES", "DirectionSlider",
-           "DirectionSliders"]
+__all__ = ["DIRECTION_RANGE", "LOCO_PMP_FRACTION", "LOCO_UNIT_FRACTION", "MAX_DIRECTIONS", "METHOD_NAMES",
+           "DirectionSlider", "DirectionSliders", "loco_unit"]
 
 MAX_DIRECTIONS = 6  # direction sliders the page can show
 DIRECTION_RANGE = (-2.0, 2.0)  # slider units (see the module docstring)
-LOCO_UNIT_FRACTION = 0.4  # a discovered direction's slider unit: this fraction of ||z_t0|| (about 18 on the bundled
-# model, whose directions change size or position visibly from about 10: docs/method.md "Latent directions")
+LOCO_UNIT_FRACTION = 0.4  # the largest slider unit of a discovered direction: this fraction of ||z_t0|| (about 18 on
+# the bundled shapes model, whose directions change size or position visibly from about 10: docs/method.md)
+LOCO_PMP_FRACTION = 1.0  # ... and below that, strength 1 moves the linearised PMP by this fraction of ||z_t0||
 METHOD_NAMES = {"loco": "LOCO", "sds": "SDS", "tloco": "T-LOCO", "hsds": "HSDS"}
 THUMBNAIL_STRENGTH = 1.0  # the thumbnails show each direction at -1 and +1 slider units
+
+
+def loco_unit(latent_norm: float, gain: float | None) -> float:
+    """What slider unit 1 means for a LOCO direction, in latent units: ``min(LOCO_UNIT_FRACTION, LOCO_PMP_FRACTION /
+    gain) * ||z_t0||``, ``gain = ||J v||`` on the whole image's PMP (the singular value without a region). The PMP
+    moves by ``gain * lambda`` (LOCO's local linearity), so a high-gain direction gets a smaller unit: on the factor-4
+    portrait model (gains 7-31 at ``t0`` 0.95) the fixed 0.4 ``||z_t0||`` painted blotches where about 0.03
+    ``||z_t0||`` recolours the background cleanly (docs/method.md). Without a gain (a file from elsewhere) the unit is
+    the fixed fraction."""
+    if gain is None or not gain > 0:
+        return LOCO_UNIT_FRACTION * latent_norm
+    return min(LOCO_UNIT_FRACTION, LOCO_PMP_FRACTION / gain) * latent_norm
+
+
+def _gain(direction: Direction) -> float | None:
+    """``||J v||`` recorded at discovery (:func:`ems_core.edit_directions.discover_directions`), else the singular
+    value."""
+    return direction.provenance.get("gain", direction.provenance.get("singular_value"))
 
 
 @dataclass(frozen=True)
@@ -101,8 +120,9 @@ class DirectionSliders:
 
         directions, report = discover_directions(session, k=k, region=region, config=config, callback=callback,
                                                  painted=painted)
-        unit = LOCO_UNIT_FRACTION * float(session.inversion.norm())
-        found = [DirectionSlider(_with(d, unit_strength=unit), unit) for d in directions]
+        norm = float(session.inversion.norm())
+        units = [loco_unit(norm, _gain(d)) for d in directions]
+        found = [DirectionSlider(_with(d, unit_strength=unit), unit) for d, unit in zip(directions, units)]
         self.sliders = kept + found
         return report
 
@@ -128,7 +148,7 @@ class DirectionSliders:
         scale = direction.unit_strength
         if "unit_strength" not in direction.provenance:  # a CLI file in latent units: size it like a discovery
             session.prepare(config.with_(sampler="inversion"))
-            scale = LOCO_UNIT_FRACTION * float(session.inversion.norm())
+            scale = loco_unit(float(session.inversion.norm()), _gain(direction))
         slider = DirectionSlider(direction, scale)
         self.sliders.append(slider)
         return slider

@@ -123,6 +123,8 @@ def test_discovered_directions_carry_their_provenance(session, scene_image):
                                                                    config.start_time)
         assert p["source_sha256"] == image_hash(session.image) and len(p["source_sha256"]) == 64
         assert p["singular_value"] == pytest.approx(report["singular_values"][i])
+        # the whole image's ||J v|| (one JVP): the region's share of it is the singular value, so never less
+        assert p["gain"] >= p["singular_value"] * (1 - 1e-3) > 0
     mask = region_mask(session, "object")
     assert mask.shape == (16, 16) and 0 < float(mask.sum()) < 256
     assert torch.equal(region_mask(session, "background"), 1.0 - mask)

@@ -11,7 +11,7 @@ from ems_core import Attribute, EditSession, default_captioner
 from ems_core.directions import load_direction, save_direction
 from ems_core.edit_directions import render_directions
 from ui import Studio
-from ui.directions import DIRECTION_RANGE, LOCO_UNIT_FRACTION, MAX_DIRECTIONS
+from ui.directions import DIRECTION_RANGE, LOCO_PMP_FRACTION, LOCO_UNIT_FRACTION, MAX_DIRECTIONS, loco_unit
 from ui.workspace import EditRequest
 
 CAPTION = "a large red circle at the middle center on a white background"
@@ -44,12 +44,23 @@ def test_discover_gives_sliders_with_thumbnails_and_a_sized_unit(studio, discove
     assert [row.label.split(" (")[0] for row in shown.rows] == ["LOCO #1", "LOCO #2"]
     assert all(row.value == 0.0 and row.thumbnail is not None for row in shown.rows)
     assert "Found 2 directions" in shown.report
-    session = workspace.full
-    unit = LOCO_UNIT_FRACTION * float(session.inversion.norm())
+    norm = float(workspace.full.inversion.norm())
     for slider in workspace.directions.sliders:
-        assert slider.scale == pytest.approx(unit)
+        gain = slider.direction.provenance["gain"]  # ||J v||: the singular value on the whole image
+        assert gain == pytest.approx(slider.direction.provenance["singular_value"], rel=0.05)
+        unit = min(LOCO_UNIT_FRACTION, LOCO_PMP_FRACTION / gain) * norm
+        assert slider.scale == pytest.approx(unit) and 0 < unit <= LOCO_UNIT_FRACTION * norm
         assert slider.direction.unit_strength == pytest.approx(unit)  # a saved file keeps what 1 means
         assert slider.found_on(workspace.image)
+
+
+def test_a_direction_of_higher_gain_gets_a_smaller_slider_unit():
+    """Strength 1 moves the linearised PMP by LOCO_PMP_FRACTION ||z_t0|| (sigma lambda), never more than the fixed
+    fraction of the latent's norm; without a singular value the unit is that fixed fraction."""
+    norm = 100.0
+    assert loco_unit(norm, 31.5) == pytest.approx(LOCO_PMP_FRACTION / 31.5 * norm)
+    assert loco_unit(norm, 31.5) < loco_unit(norm, 7.0) < loco_unit(norm, 1.0) == LOCO_UNIT_FRACTION * norm
+    assert loco_unit(norm, None) == loco_unit(norm, 0.0) == LOCO_UNIT_FRACTION * norm
 
 
 def test_slider_values_map_linearly_to_latent_strengths_and_render_the_composed_move(studio, discovered):
