@@ -66,7 +66,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     backend = load_backend(args.model)
-    config = backend.info.edit_config
+    config = backend.info.direction_config()
     strengths = numbers(args.strengths)
     if 0.0 not in strengths:
         raise SystemExit("--strengths must include 0")

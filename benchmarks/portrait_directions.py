@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--text-attributes", default="smile",
                         help=f"attributes edited towards the far end of their scale, comma-separated, of: "
                              f"{', '.join(ORDERED_ATTRIBUTES)}")
-    parser.add_argument("--start-time", type=float, default=None, help="noise level t0 (default: the model's)")
+    parser.add_argument("--start-time", type=float, default=None,
+                        help="noise level t0 (default: the model's direction noise level)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sheet", help="PNG of the source portrait along each direction")
     parser.add_argument("--out")
@@ -59,7 +60,7 @@ def main() -> None:
     started = time.perf_counter()
     backend = load_backend(args.model)
     info = backend.info
-    config = info.edit_config.with_(steps=info.default_edit_steps, guidance=info.default_edit_guidance)
+    config = info.direction_config().with_(steps=info.default_edit_steps, guidance=info.default_edit_guidance)
     if args.start_time is not None:
         config = config.with_(start_time=args.start_time)
     fractions = [float(f) for f in args.fractions.split(",")]

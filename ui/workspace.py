@@ -252,10 +252,16 @@ class Workspace:
         except ValueError:
             return self._synced("full", replace(request, attributes=(), degrees={}))
 
+    def direction_config(self, request: EditRequest) -> EditConfig:
+        """The request's settings at the model's direction noise level (``BackendInfo.direction_start_time``; the
+        attribute sliders keep the request's ``t0``)."""
+        return self.backend.info.direction_config(request.config)
+
     def discover_directions(self, request: EditRequest, k: int, region: str, progress: Progress | None = None,
                             painted: np.ndarray | None = None) -> dict:
         """LOCO directions of this image as sliders (:meth:`DirectionSliders.discover`); the report."""
-        return self.directions.discover(self.direction_session(request), request.config, k, region, progress,
+        return self.directions.discover(self.direction_session(request), self.direction_config(request), k, region,
+                                        progress,
                                         painted)
 
     def add_text_direction(self, request: EditRequest, name: str, method: str, region: str = "none",
@@ -267,20 +273,21 @@ class Workspace:
         row = rows[name]
         if not row.target:
             raise ValueError(f"attribute row {name!r} has no target: pick one first")
-        self.directions.add_text(self._synced("full", request), request.config, method, name, row.source,
-                                 row.target, row.full_prompt, region, painted)
+        self.directions.add_text(self._synced("full", request), self.direction_config(request), method, name,
+                                 row.source, row.target, row.full_prompt, region, painted)
 
     def load_direction(self, request: EditRequest, path: str | Path) -> None:
         """A saved direction file as a new slider, checked against this image's model and noise level."""
-        self.directions.add_file(self.direction_session(request), request.config, path)
+        self.directions.add_file(self.direction_session(request), self.direction_config(request), path)
 
     def render_directions(self, request: EditRequest, values: list[float],
                           progress: Progress | None = None) -> RenderResult:
         """The image moved along every direction slider (``values`` in slider units); records the move."""
-        result = self.directions.render(self.direction_session(request), request.config, values, progress)
+        result = self.directions.render(self.direction_session(request), self.direction_config(request), values,
+                                        progress)
         self.latest_direction_move = Move.of("directions", result)
         return result
 
     def direction_thumbnails(self, request: EditRequest) -> list[Image.Image]:
         """Each direction alone at -1 and +1 on this image (:meth:`DirectionSliders.thumbnails`)."""
-        return self.directions.thumbnails(self.direction_session(request), request.config)
+        return self.directions.thumbnails(self.direction_session(request), self.direction_config(request))

@@ -48,6 +48,15 @@ class BackendInfo:
     # Its steps / guidance (or, when None, default_steps / default_guidance) also fill in a caller's Nones.
     edit_config: EditConfig = field(default_factory=EditConfig)
     extras: dict = field(default_factory=dict)
+    # The noise level where latent directions (LOCO, T-LOCO, HSDS, SDS) are found and applied unless a caller gives
+    # its own; None: the edit config's start_time. A model whose slider edits need a high t0 may find cleaner
+    # directions lower (the factor-4 portrait model: docs/method.md, "Measured on the portrait model").
+    direction_start_time: float | None = None
+
+    def direction_config(self, config: EditConfig | None = None) -> EditConfig:
+        """``config`` (default: the edit config) at :attr:`direction_start_time` when the model sets one."""
+        config = self.edit_config if config is None else config
+        return config if self.direction_start_time is None else config.with_(start_time=self.direction_start_time)
 
     @property
     def default_edit_steps(self) -> int:

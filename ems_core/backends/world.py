@@ -18,7 +18,8 @@ from ..world.model import WordTokenizer, WorldAutoencoder, encode_text
 from ..world.spec import WorldSpec, world_spec
 from .contract import Backend, BackendInfo
 
-__all__ = ["BUNDLED_MODEL_DIR", "PORTRAIT_EDIT_CONFIG", "WORLD_EDIT_CONFIG", "WorldBackend", "load_world_backend"]
+__all__ = ["BUNDLED_MODEL_DIR", "PORTRAIT_DIRECTION_START_TIME", "PORTRAIT_EDIT_CONFIG", "WORLD_EDIT_CONFIG", "WorldBackend",
+           "load_world_backend"]
 
 #: The repository's ``assets/world-model``: found from a checkout or an editable install (``pip install -e .``);
 #: a wheel does not carry it (pass the folder to ``load_backend`` instead).
@@ -30,6 +31,10 @@ WORLD_EDIT_CONFIG = EditConfig(steps=5, start_time=0.8, guidance=2.0, refine_ite
 #: on held-out portrait cases by benchmarks/tune_portrait_edit.py (docs/method.md, "The portrait world").
 PORTRAIT_EDIT_CONFIG = EditConfig(steps=4, start_time=0.95, guidance=2.0, refine_iters=0)
 _EDIT_CONFIGS = {"shapes": WORLD_EDIT_CONFIG, "portraits": PORTRAIT_EDIT_CONFIG}
+#: Where the portrait model's latent directions live: at its edit t0 (0.95) they paint blotches and transfer less;
+#: at 0.7 LOCO's top direction transfers to 10 of 10 portraits (docs/method.md, "Measured on the portrait model").
+PORTRAIT_DIRECTION_START_TIME = 0.7
+_DIRECTION_START_TIMES = {"shapes": None, "portraits": PORTRAIT_DIRECTION_START_TIME}
 #: Text-to-image guidance of a bundled model whose ``world_model.json`` sets no ``generation_guidance``.
 DEFAULT_GENERATION_GUIDANCE = 4.0
 
@@ -54,11 +59,12 @@ class WorldBackend(Backend):
         self.autoencoder = _placed(autoencoder, self.device, dtype)
         self.tokenizer = tokenizer
         self.sampling_shift = sampling_shift
-        # Generation: the model's own guidance (world_model.json; its model card measures it). Edits: 5 steps, no
-        # refinement, 8 evaluations a slider move (shapes: guidance 2 from t0 = 0.8; portraits: 4 steps, guidance
-        # 1.5 from 0.9), measured in docs/method.md.
+        # Generation: the model's own guidance (world_model.json; its model card measures it). Edits: no refinement,
+        # 8 evaluations a slider move (shapes: 5 steps, guidance 2 from t0 = 0.8; portraits: 4 steps, guidance 2
+        # from 0.95), measured in docs/method.md.
         self.info = BackendInfo(name=name, family="world", image_size=self.world.image_size, default_steps=20,
                                 default_guidance=generation_guidance, edit_config=_EDIT_CONFIGS[self.world.name],
+                                direction_start_time=_DIRECTION_START_TIMES[self.world.name],
                                 notes=f"bundled {self.world.name}-world MMDiT",
                                 extras={"examples": str(self.world.examples_dir)})
 

@@ -47,7 +47,8 @@ def add_directions_parser(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--iters", type=int, default=30, help="subspace iterations at most, 2 .. 500")
     d.add_argument("--tol", type=float, default=1e-3, help="stop when the subspace moves less, (0, 1)")
     d.add_argument("--oversample", type=int, default=3, help="extra vectors iterated alongside, 0 .. 64")
-    d.add_argument("--start-time", type=float, default=None, help="noise level t0 of the inversion, (0, 1]")
+    d.add_argument("--start-time", type=float, default=None,
+                   help="noise level t0 of the inversion, (0, 1] (default: the model's direction noise level)")
     d.add_argument("--out", help="folder for the direction files (default: the library folder)")
     d.add_argument("--name", help="file-name prefix (default: the image's name)")
     add_model_arguments(d)
@@ -143,7 +144,7 @@ def _discover(args: argparse.Namespace) -> dict:
     backend = load_model(args)
     changes = {k: v for k, v in {"steps": args.steps, "guidance": args.guidance,
                                  "start_time": args.start_time}.items() if v is not None}
-    config = backend.info.edit_config.with_(**changes)
+    config = backend.info.direction_config().with_(**changes)  # the model's direction noise level unless given
     captioner = None if args.prompt else default_captioner(backend, args.captioner)
     session = EditSession(backend, image, prompt=args.prompt, captioner=captioner, config=config)
     directions, report = discover_directions(session, args.k, args.region, args.null_rank, config, args.seed,

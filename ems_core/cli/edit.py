@@ -114,7 +114,8 @@ def run_edit(args: argparse.Namespace) -> dict:
 
     # 2. Load the model and edit.
     backend = load_model(args)
-    config = backend.info.edit_config.with_(**changes)
+    base = backend.info.edit_config if args.method == "ems" else backend.info.direction_config()
+    config = base.with_(**changes)
     captioner = None if args.prompt else default_captioner(backend, args.captioner)
     started = time.perf_counter()
     session = EditSession(backend, image, prompt=args.prompt, captioner=captioner, config=config)

@@ -41,6 +41,27 @@ def test_discover_list_apply(capsys, scene_file, tmp_path):
     assert applied["config"]["start_time"] == first.noise_level and applied["steps"] == first.provenance["steps"]
 
 
+def test_portrait_directions_default_to_the_models_direction_noise_level(capsys, tmp_path):
+    """The portrait model finds directions at 0.7, below its slider edits' t0 (0.95); --start-time overrides."""
+    import random
+
+    from ems_core import load_backend
+    from ems_core.backends.world import PORTRAIT_DIRECTION_START_TIME
+    from ems_core.portraits import random_portrait, render
+
+    info = load_backend("tiny-random-portraits").info
+    assert info.direction_config().start_time == PORTRAIT_DIRECTION_START_TIME != info.edit_config.start_time
+    assert info.direction_config(info.edit_config.with_(steps=2)).steps == 2
+    shapes = load_backend("tiny-random-world").info
+    assert shapes.direction_start_time is None and shapes.direction_config() == shapes.edit_config
+    portrait = tmp_path / "portrait.png"
+    render(random_portrait(random.Random(1))).save(portrait)
+    argv = ["directions", "discover", "--model", "tiny-random-portraits", "--image", str(portrait), "--prompt",
+            "a portrait", "--k", "1", "--iters", "2", "--json"]
+    assert run_json(capsys, argv)["noise_level"] == PORTRAIT_DIRECTION_START_TIME
+    assert run_json(capsys, [*argv, "--start-time", "0.9"])["noise_level"] == 0.9
+
+
 def test_discover_in_a_painted_region(capsys, scene_file, tmp_path):
     mask = Image.new("L", (128, 128), 0)  # another size than the 64 px image: resized
     mask.paste(255, (32, 32, 96, 96))
