@@ -60,6 +60,8 @@ def main() -> None:
                              "y, background), applied to the transfer scenes; e.g. size,x,y,background")
     parser.add_argument("--text-transfer-method", default="sds")
     parser.add_argument("--skip-text", action="store_true", help="skip part 3 (EMS and the text directions' edits)")
+    parser.add_argument("--start-time", type=float, default=None,
+                        help="noise level t0 (default: the model's direction noise level)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -67,6 +69,8 @@ def main() -> None:
     started = time.perf_counter()
     backend = load_backend(args.model)
     config = backend.info.direction_config()
+    if args.start_time is not None:
+        config = config.with_(start_time=args.start_time)
     strengths = numbers(args.strengths)
     if 0.0 not in strengths:
         raise SystemExit("--strengths must include 0")
