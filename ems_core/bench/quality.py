@@ -199,6 +199,35 @@ def _baseline_method(name: str, settings: Any) -> QualityMethod:
     return QualityMethod(name, name, settings, edit, costs)
 
 
+def _direction_method(method: str) -> Callable[[BackendInfo], QualityMethod]:
+    """A text-supervised latent direction (``sds``, ``tloco`` or ``hsds``) per case, from each attribute's source and
+    target phrases, at the model's direction noise level; degree d renders ``d * unit_strength`` along it
+    (:func:`ems_core.edit_directions.render_text_edits`, what ``edit --method`` does)."""
+    from ..edit_directions import render_directions, render_text_edits
+
+    def build(info: BackendInfo) -> QualityMethod:
+        config = info.direction_config()
+
+        def render(backend: Backend, case: QualityCase, degrees: Sequence[float]) -> list[Image.Image]:
+            session = _session(backend, case, config)
+            results, _ = render_text_edits(session, method, [{a.name: d for a in case.attributes} for d in degrees],
+                                           config)
+            return [r.image for r in results]
+
+        def costs(backend: Backend, case: QualityCase) -> tuple[int, int]:
+            counted = CountingBackend(backend)
+            session = _session(counted, case, config)
+            _, directions = render_text_edits(session, method, [{a.name: 1.0 for a in case.attributes}], config)
+            first = counted.evaluations
+            render_directions(session, list(directions.values()),
+                              [[0.5 * d.unit_strength for d in directions.values()]], config)  # a further move
+            return first, counted.evaluations - first
+
+        return QualityMethod(method, method, config, lambda backend, case: render(backend, case, case.degrees), costs)
+
+    return build
+
+
 #: Method name -> builder from the backend's info. ``ours`` is exactly what the editor renders.
 METHODS: dict[str, Callable[[BackendInfo], QualityMethod]] = {
     "ours": lambda info: _session_method("ours", info.edit_config),
@@ -208,6 +237,7 @@ METHODS: dict[str, Callable[[BackendInfo], QualityMethod]] = {
     "ems-sum": lambda info: _session_method("ems-sum", info.edit_config.with_(composition="sum")),
     "ems-multilinear": lambda info: _session_method("ems-multilinear", info.edit_config.with_(composition="multilinear")),
     **{name: (lambda info, name=name: _baseline_method(name, default_settings(name, info))) for name in BASELINES},
+    **{name: _direction_method(name) for name in ("sds", "tloco", "hsds")},  # latent directions (docs/method.md)
 }
 DEFAULT_METHODS = ("ours", "ems-no-refine", "ems-inversion", "refine-only", "flowedit", "invert-resample", "sdedit",
                    "regenerate")

@@ -35,7 +35,7 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     quality.add_argument("--seed", type=int, default=11)
     quality.add_argument("--methods", default=None,
                          help="comma-separated (default: ours,ems-no-refine,refine-only,flowedit,invert-resample,"
-                              "sdedit,regenerate; also ems-refine)")
+                              "sdedit,regenerate; also ems-refine and the latent directions sds, tloco, hsds)")
     quality.add_argument("--annotations", default=None,
                          help="a JSON file of annotated edits of real images (docs/benchmark.md) instead of the world suite")
     quality.add_argument("--out-dir", default="docs", help="where benchmark.md and its plots go ('' writes nothing)")

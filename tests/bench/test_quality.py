@@ -96,6 +96,19 @@ def test_unknown_method_is_refused(tiny_world):
     assert [m.name for m in make_methods(DEFAULT_METHODS, tiny_world.info)] == list(DEFAULT_METHODS)
 
 
+@pytest.mark.parametrize("method", ["sds", "tloco", "hsds"])
+def test_latent_direction_methods_edit_a_case_at_every_degree(tiny_world, method):
+    """The latent directions join the benchmark as methods: one image per degree, degree 0 the source's own
+    reconstruction (relative renders), and what a first edit and a further move cost."""
+    case = next(c for c in world_suite(12, 1, 0, seed=3) if c.kind == "sweep")
+    [built] = make_methods([method], tiny_world.info)
+    images = built.edit(tiny_world, case)
+    assert len(images) == len(case.degrees) and all(i.size == case.image.size for i in images)
+    assert built.settings.start_time == tiny_world.info.direction_config().start_time
+    first, move = built.costs(tiny_world, case)
+    assert first > move > 0
+
+
 @pytest.mark.slow
 def test_quick_run_on_the_tiny_model(tmp_path, capsys):
     """``bench quality --quick`` end to end on random weights: the numbers are meaningless, their form is not."""
