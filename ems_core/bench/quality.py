@@ -206,7 +206,7 @@ def _direction_method(method: str) -> Callable[[BackendInfo], QualityMethod]:
     from ..edit_directions import render_directions, render_text_edits
 
     def build(info: BackendInfo) -> QualityMethod:
-        config = info.direction_config()
+        config = info.direction_config().with_(sampler="inversion")  # directions live at the inverted z_t0
 
         def render(backend: Backend, case: QualityCase, degrees: Sequence[float]) -> list[Image.Image]:
             session = _session(backend, case, config)
