@@ -59,7 +59,8 @@ def main() -> None:
             for c, image in enumerate(images):
                 sheet.paste(image.convert("RGB"), (c * size, r * size))
         args.sheet.parent.mkdir(parents=True, exist_ok=True)
-        sheet.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(args.sheet, optimize=True)
+        small = sheet.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        small.save(args.sheet, optimize=True)
         print(f"wrote {args.sheet}")
 
 

@@ -18,8 +18,8 @@ from ..world.model import WordTokenizer, WorldAutoencoder, encode_text
 from ..world.spec import WorldSpec, world_spec
 from .contract import Backend, BackendInfo
 
-__all__ = ["BUNDLED_MODEL_DIR", "PORTRAIT_DIRECTION_START_TIME", "PORTRAIT_EDIT_CONFIG", "WORLD_EDIT_CONFIG", "WorldBackend",
-           "load_world_backend"]
+__all__ = ["BUNDLED_MODEL_DIR", "PORTRAIT_DIRECTION_START_TIME", "PORTRAIT_EDIT_CONFIG", "WORLD_EDIT_CONFIG",
+           "WorldBackend", "load_world_backend"]
 
 #: The repository's ``assets/world-model``: found from a checkout or an editable install (``pip install -e .``);
 #: a wheel does not carry it (pass the folder to ``load_backend`` instead).
