@@ -6,7 +6,7 @@ and, for each, what one slider unit means in latent units (its ``scale``). They 
 - **discover** (LOCO): the top-``k`` directions of the image's PMP Jacobian at its inversion, optionally
   restricted to the object or the background (bundled world: from its oracle). A discovered direction's slider
   unit (:func:`loco_unit`) is a fraction of the inverted latent's norm, smaller for a direction of higher
-  singular value, written into its provenance as ``unit_strength`` so that a saved file means the same on any image;
+  gain ``||J v||``, written into its provenance as ``unit_strength`` so that a saved file means the same on any image;
 - **text** (SDS, T-LOCO or HSDS) from one attribute row's source and target phrases: a slider unit is the direction's
   ``unit_strength`` (a degree of 1, :mod:`ems_core.directions.text`);
 - **loaded** from a ``.safetensors`` file or the server's direction library (a transfer: found on another image).
