@@ -5,8 +5,8 @@ attributes printed per image. For reading why a case fails, not for scoring (``b
     python benchmarks/portrait_cases.py --cases s018-face-width,s139-face-width,s183-face-width \
         --degrees 0.5,1,2 --sheet docs/figures/face-width-misses.png
 
-Case names are those of ``bench quality --model world-portraits`` (seed 11: 220 singles, 4 sweeps per attribute,
-30 pairs); ``--seed`` picks another suite.
+Case names are those of ``bench quality --model world-portraits`` (its full suite, seed 11); ``--seed`` picks
+another suite.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from ems_core import EditSession, load_backend
-from ems_core.bench.portrait_quality import portrait_suite
+from ems_core.bench.quality_run import QualityOptions, suite_for
 from ems_core.portraits.oracle import measure
 
 
@@ -35,7 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     backend = load_backend(args.model)
-    suite = {case.case_id: case for case in portrait_suite(220, 4, 30, args.seed, backend.info.image_size)}
+    options = QualityOptions(seed=args.seed, world="portraits", out_dir=None)  # the full suite's sizes
+    suite = {case.case_id: case for case in suite_for(options, backend.info.image_size)}
     degrees = [float(d) for d in args.degrees.split(",")]
     unknown = [name for name in args.cases.split(",") if name not in suite]
     if unknown:

@@ -26,7 +26,6 @@ import json
 import random
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +99,7 @@ def main() -> None:
     backend = load_backend(args.model)
     overrides = {k: v for k, v in (("start_time", args.start_time), ("guidance", args.guidance),
                                    ("steps", args.steps)) if v is not None}
-    config = replace(backend.info.edit_config, **overrides)
+    config = backend.info.edit_config.with_(**overrides)
     names = [n.strip() for n in args.attributes.split(",")]
     unknown = [n for n in names if n not in SWEPT]
     if unknown:
