@@ -42,6 +42,10 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--patch-size", type=int, choices=[1, 2, 4, 8],
                    help="latent cells per transformer token along a side (default: the world preset's: shapes 2, "
                         "portraits 4; either way 64 image tokens)")
+    t.add_argument("--layers", type=int, help="transformer blocks, 1 .. 24 (default: the world preset's, 6)")
+    t.add_argument("--heads", type=int,
+                   help="transformer attention heads of 32 channels each, 1 .. 32 (default: the world preset's, 6: "
+                        "width 192)")
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=5e-4, help="peak learning rate of the transformer (the autoencoder's "
                                                           "is twice this)")
@@ -113,6 +117,14 @@ def run_world(args: argparse.Namespace) -> int:
                                    latent_size=model_config.image_size // args.autoencoder_factor)
         if args.patch_size is not None:
             model_config = replace(model_config, patch_size=args.patch_size)
+        if args.layers is not None:
+            if not 1 <= args.layers <= 24:
+                raise ValueError(f"--layers must be in [1, 24], got {args.layers}")
+            model_config = replace(model_config, num_layers=args.layers)
+        if args.heads is not None:
+            if not 1 <= args.heads <= 32:
+                raise ValueError(f"--heads must be in [1, 32], got {args.heads}")
+            model_config = replace(model_config, num_attention_heads=args.heads)
         if model_config.latent_size % model_config.patch_size:
             raise ValueError(f"--patch-size {model_config.patch_size} does not divide the {model_config.latent_size}x"
                              f"{model_config.latent_size} latent grid")

@@ -213,3 +213,21 @@ def test_a_coarser_latent_grid_and_smaller_patches_train_from_the_command_line_w
     backend = load_backend(str(model_dir))
     assert backend.latent_shape() == (8, 16, 16) and backend.transformer.config.patch_size == 2
     assert generate(backend, ["a portrait"], [0], steps=1)[0].size == (128, 128)
+
+
+def test_the_train_command_sets_the_transformer_depth_and_heads_and_the_export_keeps_them(tmp_path, capsys):
+    from ems_core.cli import main
+
+    run, model_dir = tmp_path / "run", tmp_path / "model"
+    argv = ["world", "train", "all", "--world", "portraits", "--tiny", "--ae-steps", "1", "--steps", "1", "--threads",
+            "1", "--run-dir", str(run), "--autoencoder-hidden", "16", "--batch-size", "2"]
+    assert main([*argv, "--layers", "2", "--heads", "3"]) == 0
+    saved = torch.load(run / "transformer.pt", weights_only=False)["model_config"]
+    assert (saved["num_layers"], saved["num_attention_heads"]) == (2, 3)
+    export(run, model_dir, log=lambda line: None)
+    config = load_backend(str(model_dir)).transformer.config
+    assert (config.num_layers, config.num_attention_heads) == (2, 3)
+    capsys.readouterr()
+    assert main([*argv, "--layers", "1", "--heads", "3"]) == 2  # resuming another depth is refused
+    assert "checkpoint of another model" in capsys.readouterr().err
+    assert main([*argv, "--heads", "0"]) == 2
