@@ -78,6 +78,8 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--inversions", type=int, default=50)
     v.add_argument("--steps", type=int)
     v.add_argument("--guidance", type=float)
+    v.add_argument("--shift", type=float, help="the sampling schedule's shift (default: the model's, in its "
+                                               "world_model.json)")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's; 1 beside a training job)")
     v.add_argument("--out", help="write the JSON report here too")
@@ -170,7 +172,7 @@ def run_world(args: argparse.Namespace) -> int:
             torch.set_num_threads(args.threads)
 
         report = run_eval(args.model, n_captions=args.captions, n_inversions=args.inversions, steps=args.steps,
-                          guidance=args.guidance, seed=args.seed)
+                          guidance=args.guidance, seed=args.seed, sampling_shift=args.shift)
         text = json.dumps(report, indent=1)
         print(text)
         if args.out:

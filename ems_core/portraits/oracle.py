@@ -79,8 +79,9 @@ class PortraitMeasurement:
     (compare two with :func:`background_distance`). ``eye_score`` (eye detector: core minus ring
     contrast) and ``skin_contrast`` (Lab distance of the skin guess from the background) say how
     clearly a face was seen; ``raw`` holds the statistics behind the values (``asymmetry`` of the eyes
-    at the pose found, ``eyes_residual`` / ``smile_residual`` of the template fits, ``face_rx``,
-    ``forehead``, ``frame_darkness``, ``hair_rows``...).
+    at the pose found, ``eyes_residual`` / ``smile_residual`` of the template fits, ``face_rx`` and the
+    image (x, y) of the cheek edges it was read from, ``face_edges``, ``forehead``, ``frame_darkness``,
+    ``hair_rows``...).
     """
 
     found: bool
@@ -391,6 +392,10 @@ class _HeadFrame:
         self.c, self.s = math.cos(tilt), math.sin(tilt)
         self.light = light  # relative brightness slope per px of u (divided out)
 
+    def to_image(self, u: float, v: float) -> tuple[float, float]:
+        """Image (x, y) of the head-frame point (u, v)."""
+        return self.cx + u * self.c - v * self.s, self.cy + u * self.s + v * self.c
+
     def sample(self, u, v) -> np.ndarray:
         u, v = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
         x = self.cx + u * self.c - v * self.s
@@ -424,8 +429,9 @@ _YCC = np.array([[0.299, 0.587, 0.114], [-0.1687, -0.3313, 0.5], [0.5, -0.4187, 
 """RGB -> YCbCr (row vectors): linear in the pixel, so blur keeps edges in place."""
 
 
-def _face_rx(frame: _HeadFrame) -> float:
-    """Face half-width at its widest row, from the cheek edges on rows 10-18 (below the ears).
+def _face_rx(frame: _HeadFrame) -> tuple[float, list[tuple[float, float]]]:
+    """Face half-width at its widest row, from the cheek edges on rows 10-18 (below the ears), and the image
+    (x, y) of every edge it was read from.
 
     Along each row (5 rows averaged), outwards from the cheek: the edge is where the colour's
     projection onto (outside colour - cheek colour) crosses one half; the outside colour is the one
@@ -439,6 +445,7 @@ def _face_rx(frame: _HeadFrame) -> float:
     rows = np.arange(-1.0, 1.01, 0.5)  # each profile averages 5 rows (noise)
     spaces = {"luma": _YCC @ np.diag([1.0, 0.2, 0.2]), "chroma": _YCC}
     estimates = {name: [] for name in spaces}
+    points = {name: [] for name in spaces}
     for v in (10.0, 12.0, 14.0, 16.0, 18.0):
         for side in (-1.0, 1.0):
             rgb = frame.sample(side * u[None, :], v + rows[:, None]).mean(axis=0)
@@ -446,11 +453,12 @@ def _face_rx(frame: _HeadFrame) -> float:
                 edge = _edge(rgb @ space, u)
                 if not math.isnan(edge):
                     estimates[name].append(edge / float(face_half_width(1.0, v)))
+                    points[name].append(frame.to_image(side * edge, v))
                     break
     for name in spaces:  # full chroma only where the luma shows no edge at all
         if estimates[name]:
-            return float(np.median(estimates[name]))
-    return math.nan
+            return float(np.median(estimates[name])), points[name]
+    return math.nan, []
 
 
 def _edge(profile: np.ndarray, u: np.ndarray) -> float:
@@ -706,7 +714,7 @@ def _measure_raw(rgb: np.ndarray) -> dict:
     y_skin = float(_luma(skin_rgb))
 
     # 5. Attributes in the head frame.
-    rx = _face_rx(frame)
+    rx, out["face_edges"] = _face_rx(frame)
     out["face_rx"] = rx
     out["face_width"] = (rx - 24.0) / 8.0 if not math.isnan(rx) else 0.5
     crown, _, _ = frame.grid(-2.5, 2.5, -40, -36, 0.5)  # inside the colour kept at the crown at any age

@@ -231,3 +231,23 @@ def test_attribute_presets_choices_and_rejections():
     with pytest.raises(ValueError):
         attribute_presets("a young person with short black hair")
     assert PortraitCaptioner().attribute_presets("no face on a light blue background") == []
+
+
+def test_the_cheek_edges_the_face_width_is_read_from_lie_on_the_rendered_outline():
+    """``raw["face_edges"]``: image points on the face outline of a clean render: most within half a pixel of the
+    renderer's outline at that row (head-frame coordinates from the portrait's own pose; the median the face
+    width is read from shrugs off the rest)."""
+    from ems_core.portraits.scene import HEAD_CENTRE, face_half_width, face_rx
+
+    for portrait in BASES:
+        measurement = measure(render(portrait))
+        edges = measurement.raw["face_edges"]
+        assert len(edges) >= 6
+        cx, cy = HEAD_CENTRE[0] + portrait.head_x, HEAD_CENTRE[1] + portrait.head_y
+        c, s = np.cos(np.radians(portrait.tilt)), np.sin(np.radians(portrait.tilt))
+        off = []
+        for x, y in edges:
+            u, v = (x - cx) * c + (y - cy) * s, -(x - cx) * s + (y - cy) * c
+            assert 9.5 < v < 18.5
+            off.append(abs(abs(u) - face_half_width(face_rx(portrait.face_width), v)))
+        assert np.mean(np.array(off) < 0.5) >= 0.8 and np.median(off) < 0.2, off

@@ -135,6 +135,10 @@ def test_portraits_smoke_training_resumes_exports_loads_and_edits(tmp_path):
     assert report["inversion"]["psnr_mean"] > 0
     agreement = report["inversion"]["autoencoder_agreement"]  # what generation can reach at most, per attribute
     assert set(agreement) == set(world_spec("portraits").attributes) and all(0 <= v <= 1 for v in agreement.values())
+    assert report["sampling_shift"] == 1.0  # the model's own
+    assert run_eval(str(model_dir), n_captions=1, n_inversions=0, steps=2, sampling_shift=3.0)["sampling_shift"] == 3.0
+    with pytest.raises(ValueError, match="shift must be positive"):
+        run_eval(str(model_dir), n_captions=1, n_inversions=0, sampling_shift=0.0)
 
 
 def test_float16_export_halves_the_files_and_loads_as_float32_with_its_generation_guidance(tmp_path):
