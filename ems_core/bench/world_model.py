@@ -110,8 +110,9 @@ def run_eval(model: str = "world", n_captions: int = 500, n_inversions: int = 50
     schedule shift (``sigma' = s sigma / (1 + (s - 1) sigma)``) for generation."""
     backend = load_backend(model)
     if sampling_shift is not None:
-        if sampling_shift <= 0:
-            raise ValueError(f"the sampling shift must be positive, got {sampling_shift}")
+        if sampling_shift <= 0 or not hasattr(backend, "sampling_shift"):
+            raise ValueError(f"the sampling shift must be positive and the model a bundled-world one, got "
+                             f"{sampling_shift} for {model}")
         backend.sampling_shift = sampling_shift
     started = time.perf_counter()
     generation, misread = (generation_faithfulness(backend, n_captions, seed, steps, guidance) if n_captions

@@ -392,14 +392,13 @@ class _HeadFrame:
         self.c, self.s = math.cos(tilt), math.sin(tilt)
         self.light = light  # relative brightness slope per px of u (divided out)
 
-    def to_image(self, u: float, v: float) -> tuple[float, float]:
-        """Image (x, y) of the head-frame point (u, v)."""
+    def to_image(self, u, v) -> tuple:
+        """Image (x, y) of the head-frame point(s) (u, v): floats or arrays."""
         return self.cx + u * self.c - v * self.s, self.cy + u * self.s + v * self.c
 
     def sample(self, u, v) -> np.ndarray:
         u, v = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
-        x = self.cx + u * self.c - v * self.s
-        y = self.cy + u * self.s + v * self.c
+        x, y = self.to_image(u, v)
         out = _bilinear(self.rgb, x, y)
         return out / (1.0 + self.light * u)[..., None]
 
