@@ -24,13 +24,12 @@ from PIL import Image, ImageDraw
 
 from ems_core import load_backend
 from ems_core.bench.world_model import world_of
-from ems_core.portraits.oracle import measure
+from ems_core.portraits.oracle import FACE_EDGE_ROWS, measure
 from ems_core.portraits.scene import BANDS, HEAD_CENTRE, face_half_width, face_rx
 from ems_core.sampling import generate
 
 SCALE = 3
 BAND_COLOURS = {"narrow": (40, 80, 255), "oval": (40, 220, 40), "wide": (255, 230, 0)}
-EDGE_ROWS = (10.0, 12.0, 14.0, 16.0, 18.0)  # the oracle's rows (head frame, px below the eyes)
 
 
 def _mark_face_width(draw: ImageDraw.ImageDraw, raw: dict) -> None:
@@ -38,7 +37,7 @@ def _mark_face_width(draw: ImageDraw.ImageDraw, raw: dict) -> None:
     cx, cy = HEAD_CENTRE[0] + raw["head_x"], HEAD_CENTRE[1] + raw["head_y"]
     c, s = np.cos(np.radians(raw["tilt"])), np.sin(np.radians(raw["tilt"]))
     for word, (low, high) in BANDS["face_width"].items():
-        for v in EDGE_ROWS:
+        for v in FACE_EDGE_ROWS:
             for side in (-1.0, 1.0):
                 u = side * float(face_half_width(face_rx((low + high) / 2), v))
                 x, y = cx + u * c - v * s, cy + u * s + v * c

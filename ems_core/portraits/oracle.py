@@ -428,6 +428,10 @@ _YCC = np.array([[0.299, 0.587, 0.114], [-0.1687, -0.3313, 0.5], [0.5, -0.4187, 
 """RGB -> YCbCr (row vectors): linear in the pixel, so blur keeps edges in place."""
 
 
+FACE_EDGE_ROWS = (10.0, 12.0, 14.0, 16.0, 18.0)
+"""Head-frame rows (px below the eyes) whose cheek edges give the face width."""
+
+
 def _face_rx(frame: _HeadFrame) -> tuple[float, list[tuple[float, float]]]:
     """Face half-width at its widest row, from the cheek edges on rows 10-18 (below the ears), and the image
     (x, y) of every edge it was read from.
@@ -445,7 +449,7 @@ def _face_rx(frame: _HeadFrame) -> tuple[float, list[tuple[float, float]]]:
     spaces = {"luma": _YCC @ np.diag([1.0, 0.2, 0.2]), "chroma": _YCC}
     estimates = {name: [] for name in spaces}
     points = {name: [] for name in spaces}
-    for v in (10.0, 12.0, 14.0, 16.0, 18.0):
+    for v in FACE_EDGE_ROWS:
         for side in (-1.0, 1.0):
             rgb = frame.sample(side * u[None, :], v + rows[:, None]).mean(axis=0)
             for name, space in spaces.items():
