@@ -165,7 +165,7 @@ class WorldModelConfig:
 #: One config per world. Portraits: 128x128 images to a 32x32x8 latent (pixel-unshuffle(4)) and patch size 4, so
 #: the transformer sees the same 64 image tokens as the shapes model; every 16x16 latent read age back in at most
 #: 92-93% of renders (docs/training.md, "A factor-4 autoencoder"). Captions of up to 32 words (34 tokens). Its
-#: transformer is 8 blocks of width 256: the preset's 6 x 192 drew face width right in 80% of images, this one in
+#: transformer is 8 blocks of width 256: the former 6 x 192 drew face width right in 80% of images, this one in
 #: 92% (docs/training.md, "A wider transformer").
 MODEL_PRESETS: dict[str, WorldModelConfig] = {
     "shapes": WorldModelConfig(),
