@@ -7,7 +7,8 @@ The world is the backend's (:attr:`WorldBackend.world`, from the model's ``world
 backends are measured as shapes models.
 
 - generation: random captions (seeded), one image each from fixed seeds; per attribute the share of
-  images whose measured caption word equals the prompt's (and all attributes at once);
+  images whose measured caption word equals the prompt's (and all attributes at once), and for the continuous
+  attributes the measured value's offset from the caption's own render (mean: a bias; sd: the spread);
 - inversion round trip: rendered scenes inverted with their own caption and regenerated with no
   edit (:meth:`EditSession.reconstruct`), PSNR against the render; also the autoencoder alone;
 - latency: p50 of one-image generation at the model's default steps and guidance.
@@ -37,16 +38,39 @@ def world_of(backend) -> WorldSpec:
     return getattr(backend, "world", None) or world_spec("shapes")
 
 
+def value_offsets(asked, measured, attributes: tuple[str, ...]) -> dict[str, float]:
+    """``measured - asked`` for every attribute both measurements hold as a finite number (a hue on its circle:
+    the signed difference wrapped into [-0.5, 0.5))."""
+    offsets = {}
+    for name in attributes:
+        a, m = getattr(asked, name, None), getattr(measured, name, None)
+        if not isinstance(a, float) or not isinstance(m, float) or not (np.isfinite(a) and np.isfinite(m)):
+            continue
+        offsets[name] = (m - a + 0.5) % 1.0 - 0.5 if name.endswith("hue") else m - a
+    return offsets
+
+
+def summarise_offsets(offsets: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """Per attribute: ``n``, ``mean`` (a bias) and ``sd`` (the spread) of the offsets, and ``mean_abs``."""
+    return {name: {"n": len(values), "mean": round(float(np.mean(values)), 4), "sd": round(float(np.std(values)), 4),
+                   "mean_abs": round(float(np.mean(np.abs(values))), 4)}
+            for name, values in offsets.items() if values}
+
+
 def generation_faithfulness(backend, n_captions: int, seed: int, steps: int | None, guidance: float | None,
-                            batch_size: int = 25) -> tuple[dict, dict]:
-    """Share of generated images whose oracle words match the prompt, per attribute; and per attribute, how often
+                            batch_size: int = 25) -> tuple[dict, dict, dict]:
+    """Share of generated images whose oracle words match the prompt, per attribute; per attribute, how often
     each wrong word was read for each asked one (``"asked -> read"``: the words of the caption's own render, which
-    the oracle reads exactly, against the generated image's), most frequent first."""
+    the oracle reads exactly, against the generated image's), most frequent first; and for the continuous
+    attributes, :func:`summarise_offsets` of the generated value against the render's (:func:`value_offsets`).
+    The model is told a band, not the render's value, so the spread includes the band's own width (a uniform
+    band of width 0.2 alone has sd 0.058)."""
     world = world_of(backend)
     rng = random.Random(seed)
     pairs = [world.sample(rng) for _ in range(n_captions)]
     hits = {name: 0 for name in (*world.attributes, "all")}
     misread: dict[str, Counter] = {name: Counter() for name in world.attributes}
+    offsets: dict[str, list[float]] = {name: [] for name in world.attributes}
     for start in range(0, n_captions, batch_size):
         chunk = pairs[start:start + batch_size]
         images = generate(backend, [caption for _, caption in chunk],
@@ -54,14 +78,17 @@ def generation_faithfulness(backend, n_captions: int, seed: int, steps: int | No
         for (render, caption), image in zip(chunk, images):
             measured = world.measure(image)
             ok = world.agreement(caption, measured)
-            asked = world.measure(render).words
+            asked = world.measure(render)
             for name in world.attributes:
                 hits[name] += ok[name]
                 if not ok[name]:
-                    misread[name][f"{asked.get(name)} -> {measured.words.get(name)}"] += 1
+                    misread[name][f"{asked.words.get(name)} -> {measured.words.get(name)}"] += 1
+            for name, offset in value_offsets(asked, measured, world.attributes).items():
+                offsets[name].append(offset)
             hits["all"] += all(ok.values())
     shares = {name: round(count / n_captions, 4) for name, count in hits.items()}
-    return shares, {name: dict(counts.most_common()) for name, counts in misread.items() if counts}
+    return (shares, {name: dict(counts.most_common()) for name, counts in misread.items() if counts},
+            summarise_offsets(offsets))
 
 
 #: The round trip the model cards report: the inversion sampler with EditConfig's defaults (the difference sampler
@@ -115,8 +142,8 @@ def run_eval(model: str = "world", n_captions: int = 500, n_inversions: int = 50
                              f"{sampling_shift} for {model}")
         backend.sampling_shift = sampling_shift
     started = time.perf_counter()
-    generation, misread = (generation_faithfulness(backend, n_captions, seed, steps, guidance) if n_captions
-                           else (None, None))
+    generation, misread, offsets = (generation_faithfulness(backend, n_captions, seed, steps, guidance) if n_captions
+                                    else (None, None, None))
     report = {
         "model": model,
         "world": world_of(backend).name,
@@ -125,6 +152,7 @@ def run_eval(model: str = "world", n_captions: int = 500, n_inversions: int = 50
         "sampling_shift": getattr(backend, "sampling_shift", None),
         "generation": generation,
         "generation_misread": misread,
+        "generation_offsets": offsets,
         "inversion": inversion_round_trip(backend, n_inversions, seed, ROUND_TRIP) if n_inversions else None,
         "inversion_config": ROUND_TRIP.to_dict(),
         "latency": generation_latency(backend),

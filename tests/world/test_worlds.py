@@ -10,7 +10,7 @@ import torch
 
 from ems_core import EditConfig, EditSession, generate, load_backend
 from ems_core.backends.world import BUNDLED_MODEL_DIR, load_world_backend
-from ems_core.bench.world_model import run_eval
+from ems_core.bench.world_model import run_eval, summarise_offsets, value_offsets
 from ems_core.cli import main
 from ems_core.portraits import PortraitCaptioner, random_portrait, render
 from ems_core.world import spec as spec_module
@@ -132,6 +132,9 @@ def test_portraits_smoke_training_resumes_exports_loads_and_edits(tmp_path):
     for name, counts in report["generation_misread"].items():
         assert report["generation"][name] < 1 and sum(counts.values()) == round((1 - report["generation"][name]) * 2)
         assert all(" -> " in pair and pair.split(" -> ")[0] != pair.split(" -> ")[1] for pair in counts)
+    offsets = report["generation_offsets"]  # where a value was read (a random model draws no face: background)
+    assert offsets and set(offsets) <= set(world_spec("portraits").attributes)
+    assert all(1 <= o["n"] <= 2 and o["sd"] >= 0 and o["mean_abs"] >= abs(o["mean"]) for o in offsets.values())
     assert report["inversion"]["psnr_mean"] > 0
     agreement = report["inversion"]["autoencoder_agreement"]  # what generation can reach at most, per attribute
     assert set(agreement) == set(world_spec("portraits").attributes) and all(0 <= v <= 1 for v in agreement.values())
@@ -235,3 +238,17 @@ def test_the_train_command_sets_the_transformer_depth_and_heads_and_the_export_k
     assert main([*argv, "--layers", "1", "--heads", "3"]) == 2  # resuming another depth is refused
     assert "checkpoint of another model" in capsys.readouterr().err
     assert main([*argv, "--heads", "0"]) == 2
+
+
+def test_value_offsets_skip_words_and_wrap_hues():
+    """Offsets of the generated value from the render's: words and NaN skipped, a hue's taken the short way round."""
+    class Read:
+        def __init__(self, **values):
+            self.__dict__.update(values)
+    asked = Read(shape="star", size=0.30, hair_hue=0.98, age=float("nan"))
+    measured = Read(shape="circle", size=0.25, hair_hue=0.03, age=0.5)
+    offsets = value_offsets(asked, measured, ("shape", "size", "hair_hue", "age", "missing"))
+    assert set(offsets) == {"size", "hair_hue"}
+    assert offsets["size"] == pytest.approx(-0.05) and offsets["hair_hue"] == pytest.approx(0.05)
+    summary = summarise_offsets({"size": [-0.1, 0.1, 0.3], "age": []})
+    assert summary == {"size": {"n": 3, "mean": 0.1, "sd": pytest.approx(0.1633, abs=1e-4), "mean_abs": pytest.approx(0.1667, abs=1e-4)}}
