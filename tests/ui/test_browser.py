@@ -42,6 +42,7 @@ ACTION_TIMEOUT_MS = 60_000
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
 expect = sync_api.expect
+expect.set_options(timeout=ACTION_TIMEOUT_MS)  # assertions wait like actions: a busy CPU can take over 5 s
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
     pytest.skip("no chromium executable on PATH (the browser tests use the system Chromium)", allow_module_level=True)
