@@ -8,6 +8,8 @@ Every variant is a difference sampler (ems_core/sampling/difference.py) on the s
 - ``diff-S-T-Gs/Gt[-sN]``: unequal guidance, source Gs and target Gt (FlowEdit's published form: with S=10,
   T=0.8, 1.5/3 it is FlowEdit with this benchmark's settings);
 - ``cond-S-T-xK[-sN]``: conditional velocities only, the difference scaled by K (one evaluation a step);
+- a ``-gA/B/C`` part before the seed: the times below t0 are A, B, C, then 0, instead of the S-step schedule's
+  (``diff-5-0.8-2-g0.5/0.25/0.1`` is the default's 4 steps with more of them at low noise);
 - a ``-fixed`` suffix: one noise draw shared by every step instead of a fresh one each step.
 
     python benchmarks/sample_step.py --variants diff-5-0.8-2,diff-5-0.8-2-s1,diff-10-0.8-1.5/3 --out benchmarks/results/sample_step.json
@@ -33,7 +35,7 @@ from ems_core.images import pil_to_tensor, tensor_to_pil
 from ems_core.manipulate import manipulate_paths
 from ems_core.sampling import SourcePath, difference_sample, guided_velocity, source_path, tail_schedule
 
-PATTERN = re.compile(r"^(diff|cond)-(\d+)-([\d.]+)-(?:x)?([\d.]+)(?:/([\d.]+))?(?:-s(\d+))?(-fixed)?$")
+PATTERN = re.compile(r"^(diff|cond)-(\d+)-([\d.]+)-(?:x)?([\d.]+)(?:/([\d.]+))?(?:-g([\d./]+))?(?:-s(\d+))?(-fixed)?$")
 
 
 def scaled(velocity, factor: float):
@@ -45,8 +47,16 @@ def variant(name: str, backend) -> tuple[QualityMethod, int]:
     match = PATTERN.match(name)
     if match is None:
         raise SystemExit(f"bad variant {name!r} (e.g. diff-5-0.8-2, diff-10-0.8-1.5/3-s1, cond-10-0.8-x1.5)")
-    kind, steps, start, first, second, seed, fixed = match.groups()
+    kind, steps, start, first, second, grid, seed, fixed = match.groups()
     steps, start, seed = int(steps), float(start), int(seed or 0)
+    below = [float(t) for t in grid.split("/")] if grid else None
+    if below is not None and not (all(a > b for a, b in zip([start, *below], below)) and below[-1] > 0):
+        raise SystemExit(f"bad grid in {name!r}: times must fall from t0 towards 0")
+
+    def schedule() -> torch.Tensor:
+        if below is None:
+            return tail_schedule(backend.sigmas(steps), start)
+        return torch.tensor([start, *below, 0.0])
     g_source = float(first)
     g_target = float(second) if second else g_source
 
@@ -55,7 +65,7 @@ def variant(name: str, backend) -> tuple[QualityMethod, int]:
         source, uncond = backend.encode_prompt([case.prompt]), backend.encode_prompt([""])
         paths = [[backend.encode_prompt([p]) for p in a.path_prompts(case.prompt)] for a in case.attributes]
         edits = PromptEmbedding.cat([manipulate_paths(source, paths, [d] * len(paths)) for d in case.degrees])
-        times = tail_schedule(backend.sigmas(steps), start)
+        times = schedule()
         generator = torch.Generator().manual_seed(seed)
         if kind == "cond":
             source_v, target_v = (scaled(guided_velocity(backend, e), g_source) for e in (source, edits))
@@ -71,7 +81,7 @@ def variant(name: str, backend) -> tuple[QualityMethod, int]:
         return tensor_to_pil(backend.decode_latent(difference_sample(target_v, x, path, len(case.degrees))))
 
     per_step = 1 if kind == "cond" or g_target == 1.0 else 2
-    moves = (len(tail_schedule(backend.sigmas(steps), start)) - 1) * per_step
+    moves = (len(schedule()) - 1) * per_step
     return QualityMethod(name, kind, name, edit, lambda b, c: (0, 0)), moves
 
 
