@@ -39,14 +39,13 @@ def world_of(backend) -> WorldSpec:
 
 
 def value_offsets(asked, measured, attributes: tuple[str, ...]) -> dict[str, float]:
-    """``measured - asked`` for every attribute both measurements hold as a finite number (a hue on its circle:
-    the signed difference wrapped into [-0.5, 0.5))."""
+    """``measured - asked`` for every attribute both measurements hold as a finite number (the worlds' hues are
+    positions on a palette path, not angles, so they subtract like the rest)."""
     offsets = {}
     for name in attributes:
         a, m = getattr(asked, name, None), getattr(measured, name, None)
-        if not isinstance(a, float) or not isinstance(m, float) or not (np.isfinite(a) and np.isfinite(m)):
-            continue
-        offsets[name] = (m - a + 0.5) % 1.0 - 0.5 if name.endswith("hue") else m - a
+        if isinstance(a, float) and isinstance(m, float) and np.isfinite(a) and np.isfinite(m):
+            offsets[name] = m - a
     return offsets
 
 

@@ -240,8 +240,9 @@ def test_the_train_command_sets_the_transformer_depth_and_heads_and_the_export_k
     assert main([*argv, "--heads", "0"]) == 2
 
 
-def test_value_offsets_skip_words_and_wrap_hues():
-    """Offsets of the generated value from the render's: words and NaN skipped, a hue's taken the short way round."""
+def test_value_offsets_skip_words_and_subtract_hues_as_positions():
+    """Offsets of the generated value from the render's: words and NaN skipped; a hue is a palette position (its
+    ends are different colours), so green (0.98 here) read as natural (0.03) is far off, not near."""
     class Read:
         def __init__(self, **values):
             self.__dict__.update(values)
@@ -249,6 +250,6 @@ def test_value_offsets_skip_words_and_wrap_hues():
     measured = Read(shape="circle", size=0.25, hair_hue=0.03, age=0.5)
     offsets = value_offsets(asked, measured, ("shape", "size", "hair_hue", "age", "missing"))
     assert set(offsets) == {"size", "hair_hue"}
-    assert offsets["size"] == pytest.approx(-0.05) and offsets["hair_hue"] == pytest.approx(0.05)
+    assert offsets["size"] == pytest.approx(-0.05) and offsets["hair_hue"] == pytest.approx(-0.95)
     summary = summarise_offsets({"size": [-0.1, 0.1, 0.3], "age": []})
     assert summary == {"size": {"n": 3, "mean": 0.1, "sd": pytest.approx(0.1633, abs=1e-4), "mean_abs": pytest.approx(0.1667, abs=1e-4)}}
