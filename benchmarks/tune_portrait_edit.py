@@ -4,6 +4,9 @@ the cheap-move budget (8 evaluations a move: 5 steps from 0.8, 4 from 0.9), on h
 
     python benchmarks/tune_portrait_edit.py --cases 44 --pairs 8 --out benchmarks/results/tune_portrait_edit.json
 
+``--noise-seeds 0,1`` scores every setting under each seed of the difference sampler's noise (``EditConfig.seed``;
+the app's is 0): one draw is shared by every edit of a run, so a single seed can flatter or sink a setting.
+
 Prints one JSON line per setting and, last, the whole grid as one JSON object.
 """
 
@@ -31,6 +34,7 @@ def evaluate(backend, cases, config) -> dict:
     pairs = summary["pairs"] or {}
     probe = EditSession(backend, cases[0].image, prompt=cases[0].prompt, config=config)
     return {"start_time": config.start_time, "guidance": config.guidance, "steps": config.steps,
+            "noise_seed": config.seed,
             "nfe_per_move": probe.edit_nfe(),
             "target_hit": summary["target_hit"], "preservation": summary["preservation"], "both": summary["both"],
             "pairs_both": pairs.get("both"), "psnr_degree0": summary["psnr_degree0"], "sde": summary["sde"],
@@ -46,6 +50,8 @@ def main() -> None:
     parser.add_argument("--start-times", default="0.7,0.8,0.9")
     parser.add_argument("--guidances", default="1.5,2,3,4")
     parser.add_argument("--pairs-of", default=None, help="instead of the grid: 't0:g[:steps],...' settings to compare")
+    parser.add_argument("--noise-seeds", default="0", help="comma-separated EditConfig.seed values to score each "
+                                                               "setting under (default: 0, the app's)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -58,10 +64,12 @@ def main() -> None:
                 itertools.product((float(v) for v in args.start_times.split(",")),
                                   (float(v) for v in args.guidances.split(","))))
     for start_time, guidance, *steps in settings:
-        config = base.with_(start_time=start_time, guidance=guidance, steps=int(steps[0]) if steps else base.steps)
-        row = evaluate(backend, cases, config)
-        grid.append(row)
-        print(json.dumps({k: v for k, v in row.items() if k != "kept"}), flush=True)
+        for noise_seed in (int(s) for s in args.noise_seeds.split(",")):
+            config = base.with_(start_time=start_time, guidance=guidance, seed=noise_seed,
+                                steps=int(steps[0]) if steps else base.steps)
+            row = evaluate(backend, cases, config)
+            grid.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "kept"}), flush=True)
     report = {"command": "python benchmarks/tune_portrait_edit.py", "model": args.model, "cases": args.cases,
               "pairs": args.pairs, "seed": args.seed, "base": base.to_dict(), "grid": grid}
     if args.out:
