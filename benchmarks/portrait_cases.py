@@ -12,6 +12,7 @@ another suite.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def main() -> None:
     parser.add_argument("--cases", required=True, help="comma-separated case names, e.g. s062-face-width")
     parser.add_argument("--degrees", default="0,0.5,1,1.5,2")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--noise-grids", help="comma-separated EditConfig.noise_grid values: one row per case and "
+                                                "grid (default: the model's edit settings)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sheet", type=Path, help="PNG (128 colours, small enough for docs): one row per case, the "
                                                    "source first")
@@ -42,14 +45,16 @@ def main() -> None:
     if unknown:
         parser.error(f"no such case in the seed-{args.seed} suite: {', '.join(unknown)}")
     rows = []
-    for name in args.cases.split(","):
+    grids = [int(g) for g in args.noise_grids.split(",")] if args.noise_grids else [backend.info.edit_config.noise_grid]
+    for name, grid in itertools.product(args.cases.split(","), grids):
         case = suite[name]
-        session = EditSession(backend, case.image, prompt=case.prompt, config=backend.info.edit_config)
+        config = backend.info.edit_config.with_(noise_grid=grid)
+        session = EditSession(backend, case.image, prompt=case.prompt, config=config)
         session.configure(case.prompt, list(case.attributes))
         images = [case.image] + [r.image for r in session.render_batch(
             [{a.name: d for a in case.attributes} for d in degrees])]
         readings = [measure(image) for image in images]
-        print(json.dumps({"case": name, "targets": case.targets, "degrees": ["source", *degrees],
+        print(json.dumps({"case": name, "noise_grid": grid, "targets": case.targets, "degrees": ["source", *degrees],
                           "read": {attribute: [(m.words[attribute], round(m.values[attribute], 3)) for m in readings]
                                    for attribute in case.targets}}))
         rows.append(images)

@@ -10,6 +10,8 @@ Every variant is a difference sampler (ems_core/sampling/difference.py) on the s
 - ``cond-S-T-xK[-sN]``: conditional velocities only, the difference scaled by K (one evaluation a step);
 - a ``-gA/B/C`` part before the seed: the times below t0 are A, B, C, then 0, instead of the S-step schedule's
   (``diff-5-0.8-2-g0.5/0.25/0.1`` is the default's 4 steps with more of them at low noise);
+- a ``-nG`` part after the seed: the noise's block means on a G x G grid removed (``EditConfig.noise_grid``;
+  ``-n0`` is the raw draw, every row before 2026-12-06); without it, the model's edit settings' grid;
 - a ``-fixed`` suffix: one noise draw shared by every step instead of a fresh one each step.
 
     python benchmarks/sample_step.py --variants diff-5-0.8-2,diff-5-0.8-2-s1,diff-10-0.8-1.5/3 --out benchmarks/results/sample_step.json
@@ -35,7 +37,8 @@ from ems_core.images import pil_to_tensor, tensor_to_pil
 from ems_core.manipulate import manipulate_paths
 from ems_core.sampling import SourcePath, difference_sample, guided_velocity, source_path, tail_schedule
 
-PATTERN = re.compile(r"^(diff|cond)-(\d+)-([\d.]+)-(?:x)?([\d.]+)(?:/([\d.]+))?(?:-g([\d./]+))?(?:-s(\d+))?(-fixed)?$")
+PATTERN = re.compile(r"^(diff|cond)-(\d+)-([\d.]+)-(?:x)?([\d.]+)(?:/([\d.]+))?(?:-g([\d./]+))?"
+                     r"(?:-s(\d+))?(?:-n(\d+))?(-fixed)?$")
 
 
 def scaled(velocity, factor: float):
@@ -47,8 +50,9 @@ def variant(name: str, backend) -> tuple[QualityMethod, int]:
     match = PATTERN.match(name)
     if match is None:
         raise SystemExit(f"bad variant {name!r} (e.g. diff-5-0.8-2, diff-10-0.8-1.5/3-s1, cond-10-0.8-x1.5)")
-    kind, steps, start, first, second, grid, seed, fixed = match.groups()
+    kind, steps, start, first, second, grid, seed, noise_grid, fixed = match.groups()
     steps, start, seed = int(steps), float(start), int(seed or 0)
+    noise_grid = backend.info.edit_config.noise_grid if noise_grid is None else int(noise_grid)
     below = [float(t) for t in grid.split("/")] if grid else None
     if below is not None and not (all(a > b for a, b in zip([start, *below], below)) and below[-1] > 0):
         raise SystemExit(f"bad grid in {name!r}: times must fall from t0 towards 0")
@@ -73,11 +77,11 @@ def variant(name: str, backend) -> tuple[QualityMethod, int]:
             source_v = guided_velocity(backend, source, uncond, g_source)
             target_v = guided_velocity(backend, edits, uncond, g_target)
         if fixed:  # one noise draw for every step: each one-step path from a generator seeded alike
-            parts = [source_path(source_v, x, times[i:i + 2], torch.Generator().manual_seed(seed))
-                     for i in range(len(times) - 1)]
+            parts = [source_path(source_v, x, times[i:i + 2], torch.Generator().manual_seed(seed),
+                                 noise_grid=noise_grid) for i in range(len(times) - 1)]
             path = SourcePath(times, torch.cat([q.noisy for q in parts]), torch.cat([q.velocity for q in parts]))
         else:
-            path = source_path(source_v, x, times, generator)
+            path = source_path(source_v, x, times, generator, noise_grid=noise_grid)
         return tensor_to_pil(backend.decode_latent(difference_sample(target_v, x, path, len(case.degrees))))
 
     per_step = 1 if kind == "cond" or g_target == 1.0 else 2

@@ -6,6 +6,7 @@ the cheap-move budget (8 evaluations a move: 5 steps from 0.8, 4 from 0.9), on h
 
 ``--noise-seeds 0,1`` scores every setting under each seed of the difference sampler's noise (``EditConfig.seed``;
 the app's is 0): one draw is shared by every edit of a run, so a single seed can flatter or sink a setting.
+``--noise-grids 0,1,4`` does the same over ``EditConfig.noise_grid`` (0: the raw draw; docs/method.md).
 
 Prints one JSON line per setting and, last, the whole grid as one JSON object.
 """
@@ -34,7 +35,7 @@ def evaluate(backend, cases, config) -> dict:
     pairs = summary["pairs"] or {}
     probe = EditSession(backend, cases[0].image, prompt=cases[0].prompt, config=config)
     return {"start_time": config.start_time, "guidance": config.guidance, "steps": config.steps,
-            "noise_seed": config.seed,
+            "noise_seed": config.seed, "noise_grid": config.noise_grid,
             "nfe_per_move": probe.edit_nfe(),
             "target_hit": summary["target_hit"], "preservation": summary["preservation"], "both": summary["both"],
             "pairs_both": pairs.get("both"), "psnr_degree0": summary["psnr_degree0"], "sde": summary["sde"],
@@ -52,6 +53,7 @@ def main() -> None:
     parser.add_argument("--pairs-of", default=None, help="instead of the grid: 't0:g[:steps],...' settings to compare")
     parser.add_argument("--noise-seeds", default="0", help="comma-separated EditConfig.seed values to score each "
                                                                "setting under (default: 0, the app's)")
+    parser.add_argument("--noise-grids", help="comma-separated EditConfig.noise_grid values (default: the model's)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -64,8 +66,9 @@ def main() -> None:
                 itertools.product((float(v) for v in args.start_times.split(",")),
                                   (float(v) for v in args.guidances.split(","))))
     for start_time, guidance, *steps in settings:
-        for noise_seed in (int(s) for s in args.noise_seeds.split(",")):
-            config = base.with_(start_time=start_time, guidance=guidance, seed=noise_seed,
+        grids = [int(g) for g in args.noise_grids.split(",")] if args.noise_grids else [base.noise_grid]
+        for noise_grid, noise_seed in itertools.product(grids, (int(s) for s in args.noise_seeds.split(","))):
+            config = base.with_(start_time=start_time, guidance=guidance, seed=noise_seed, noise_grid=noise_grid,
                                 steps=int(steps[0]) if steps else base.steps)
             row = evaluate(backend, cases, config)
             grid.append(row)

@@ -95,6 +95,7 @@ LIMITS: dict[str, Limit] = {
     "refine_t_max": Limit(0.0, 1.0, float, open_low=True, open_high=True),  # and refine_t_min <= refine_t_max
     "refine_t_min": Limit(0.0, 1.0, float, open_low=True, open_high=True),
     "seed": Limit(0, MAX_SEED, int),
+    "noise_grid": Limit(0, 64, int),  # 0: the raw draw
 }
 
 
@@ -118,6 +119,7 @@ class EditConfig:
     refine_t_max: float = 0.6  # SDS noise levels, annealed from t_max to t_min
     refine_t_min: float = 0.2
     seed: int = 0  # noise of the difference sampler and the SDS refinement (explicit generators)
+    noise_grid: int = 4  # difference sampler: its noise's block means on a g x g grid removed (0: raw; method.md)
     composition: str = "multilinear"  # several attributes at once: one of COMPOSITIONS (docs/method.md)
 
     def __post_init__(self) -> None:

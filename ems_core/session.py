@@ -69,15 +69,15 @@ class RenderResult:
 
 @dataclass(frozen=True)
 class _SourceKey:
-    """What the source side of a render depends on (``detail``: the seed of a source path, the fixed-point
-    iterations of an inversion)."""
+    """What the source side of a render depends on (``detail``: the seed and noise grid of a source path, the
+    fixed-point iterations of an inversion)."""
 
     sampler: str
     prompt: str
     steps: int
     start_time: float
     guidance: float
-    detail: int
+    detail: int | tuple[int, int]
 
 
 class EditSession:
@@ -230,7 +230,7 @@ class EditSession:
 
     def _source_key(self, config: EditConfig) -> _SourceKey:
         config, steps, guidance = self.resolved(config)
-        detail = config.seed if config.sampler == "difference" else config.inversion_fixed_point
+        detail = (config.seed, config.noise_grid) if config.sampler == "difference" else config.inversion_fixed_point
         return _SourceKey(config.sampler, self._source_prompt, steps, config.start_time,
                           self._source_guidance(config, guidance), detail)
 
@@ -270,7 +270,7 @@ class EditSession:
                 if config.sampler == "difference":
                     callback = (lambda i, n: progress(i / n, "following the source path")) if progress else None
                     generator = torch.Generator("cpu").manual_seed(config.seed)
-                    prepared = source_path(velocity, self._latent, times, generator, callback)
+                    prepared = source_path(velocity, self._latent, times, generator, callback, config.noise_grid)
                 else:
                     callback = (lambda i, n: progress(i / n, "inverting the source image")) if progress else None
                     prepared = invert(velocity, self._latent, times.flip(0), config.inversion_fixed_point, callback)

@@ -58,7 +58,7 @@ def test_degree_one_samples_with_the_target_embedding_exactly(tiny_world, scene_
             else:
                 x_src = session._latent
                 path = source_path(guided_velocity(tiny_world, source, uncond, 2.0), x_src, times,
-                                   torch.Generator().manual_seed(5))
+                                   torch.Generator().manual_seed(5), noise_grid=config.noise_grid)
                 expected = difference_sample(guided_velocity(tiny_world, target, uncond, 2.0), x_src, path)
         assert torch.equal(result.latent, expected), sampler
 
