@@ -118,3 +118,13 @@ def test_waypoints_round_trip_and_are_checked():
         data["attributes"][0]["via"] = bad
         with pytest.raises(ValueError, match=message):
             Recipe.from_json(json.dumps(data))
+
+
+def test_recipes_written_before_a_setting_existed_load_as_they_rendered(recipe):
+    """Missing fields mean the behaviour of the build that wrote the recipe: EMS's sum, the raw noise draw."""
+    data = json.loads(recipe.to_json())
+    for name in ("composition", "noise_grid"):
+        del data["config"][name]
+    old = Recipe.from_dict(data)
+    assert (old.config.composition, old.config.noise_grid) == ("sum", 0)
+    assert Recipe.from_dict(json.loads(recipe.to_json())).config.noise_grid == EditConfig().noise_grid == 4
