@@ -88,6 +88,7 @@ LIMITS: dict[str, Limit] = {
     "start_time": Limit(0.0, 1.0, float, open_low=True),
     "guidance": Limit(0.0, 30.0, float, optional=True),
     "source_guidance": Limit(0.0, 30.0, float, optional=True),
+    "guidance_ramp": Limit(0.0, 10.0, float),  # 0: guidance at every nonzero degree
     "inversion_fixed_point": Limit(0, 10, int),  # each one is an extra evaluation per inversion step
     "refine_iters": Limit(0, 50, int),  # each one is a (batched) pair of evaluations
     "refine_lr": Limit(0.0, 10.0, float, open_low=True),
@@ -111,7 +112,8 @@ class EditConfig:
     steps: int | None = None  # length of the full 1 -> 0 schedule; the edit runs the part below start_time
     start_time: float = 0.7  # t0: where the edit starts (inversion: the source is inverted to it)
     guidance: float | None = None  # classifier-free guidance (the target side; the inversion too)
-    source_guidance: float | None = None  # difference sampler's source side; None: = guidance (degree 0 exact)
+    source_guidance: float | None = None  # the difference sampler's source side (None: = guidance)
+    guidance_ramp: float = 1.0  # with source_guidance: the target side's reaches guidance at this |degree|
     inversion_fixed_point: int = 2  # extra evaluations per inversion step that make it exact (0 = explicit)
     refine_iters: int = 2  # constrained-SDS iterations after sampling (0 = off)
     refine_lr: float = 0.5  # step size of the SDS update
@@ -148,8 +150,8 @@ EDIT_PRESETS: dict[str, EditConfig] = {
     "quality": EditConfig(steps=40, refine_iters=4, inversion_fixed_point=3),
     "no-refine": EditConfig(refine_iters=0),
     "inversion": EditConfig(sampler="inversion"),  # the Sample step before the difference sampler
-    # FlowEdit's guidance over 8 steps: the bundled model's most faithful measured setting (docs/method.md, "The
-    # Sample step"), 16 evaluations a move, and degree 0 no longer exact (32.4 dB against 34.0)
+    # FlowEdit's guidance over 8 steps (docs/method.md, "The Sample step"): 16 evaluations a move; the target
+    # side's guidance ramps in with the degree (guidance_ramp), so degree 0 stays exact
     "fidelity": EditConfig(steps=10, start_time=0.8, guidance=3.0, source_guidance=1.5, refine_iters=0),
 }
 

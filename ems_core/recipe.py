@@ -192,9 +192,10 @@ class Recipe:
         unknown = sorted(set(config) - {f.name for f in fields(EditConfig)})
         if unknown:
             raise ValueError(f"unknown config fields in recipe: {_cut(', '.join(map(str, unknown)))}")
-        # recipes written before several attributes could compose multilinearly rendered them by EMS's sum, and
-        # before the difference sampler's noise lost its coarse part (noise_grid) with the raw draw
-        config = {"composition": "sum", "noise_grid": 0, **config}
+        # recipes written before several attributes could compose multilinearly rendered them by EMS's sum,
+        # before the difference sampler's noise lost its coarse part (noise_grid) with the raw draw, and before
+        # unequal guidance ramped in with the degree (guidance_ramp) at full target guidance from any degree on
+        config = {"composition": "sum", "noise_grid": 0, "guidance_ramp": 0.0, **config}
         try:
             edit_config = EditConfig(**config)
         except ValueError as error:

@@ -44,7 +44,8 @@ from .extract import Attribute, Captioner, combined_prompt, default_captioner
 from .images import fit_square, pil_to_tensor, tensor_to_pil
 from .manipulate import check_degree, manipulate_multilinear, manipulate_paths
 from .refine import refine_latent
-from .sampling import SourcePath, difference_sample, guided_velocity, integrate, invert, source_path, tail_schedule
+from .sampling import (SourcePath, difference_sample, guided_velocity, integrate, invert, ramped_guidance, source_path,
+                       tail_schedule)
 
 __all__ = ["EditSession", "Progress", "RenderResult"]
 
@@ -241,6 +242,17 @@ class EditSession:
             return config.source_guidance
         return guidance
 
+    def _target_guidance(self, config: EditConfig, guidance: float,
+                         degree_sets: list[dict[str, float]]) -> float | list[float]:
+        """The target side's guidance, one per edit when the difference sampler's sides differ: ramped from the
+        source side's at degree 0 to ``guidance`` at ``config.guidance_ramp`` (:func:`ramped_guidance`)."""
+        source_guidance = self._source_guidance(config, guidance)
+        if source_guidance == guidance:
+            return guidance
+        return [ramped_guidance(guidance, source_guidance, config.guidance_ramp,
+                                max((abs(float(v)) for v in degrees.values()), default=0.0))
+                for degrees in degree_sets]
+
     def prepare(self, config: EditConfig | None = None, progress: Progress | None = None) -> bool:
         """Compute whatever the next render needs and is not cached (source latent, embeddings, the source
         side of ``config.sampler``); returns True if anything was.
@@ -383,7 +395,7 @@ class EditSession:
             # 4. Sample under e(a): the target side of the cached source path, or down from the cached z_t0
             #    (moved by latent_offset)
             counted = CountingBackend(self.backend)
-            velocity = guided_velocity(counted, edits, uncond, guidance)
+            velocity = guided_velocity(counted, edits, uncond, self._target_guidance(config, guidance, degree_sets))
             source_side = self._prepared[self._source_key(config)]
             callback = (lambda i, n: progress(i / n, "sampling the edit")) if progress else None
             if config.sampler == "difference":
@@ -464,5 +476,5 @@ class EditSession:
         """Transformer evaluations one render costs once everything is cached (the slider-move cost)."""
         config, steps, guidance = self.resolved(config)
         sampling = len(tail_schedule(self.backend.sigmas(steps), config.start_time)) - 1
-        per_step = 1 if guidance == 1.0 else 2
+        per_step = 1 if guidance == 1.0 and self._source_guidance(config, guidance) == 1.0 else 2
         return sampling * per_step + 2 * config.refine_iters

@@ -121,10 +121,12 @@ def test_waypoints_round_trip_and_are_checked():
 
 
 def test_recipes_written_before_a_setting_existed_load_as_they_rendered(recipe):
-    """Missing fields mean the behaviour of the build that wrote the recipe: EMS's sum, the raw noise draw."""
+    """Missing fields mean the behaviour of the build that wrote the recipe: EMS's sum, the raw noise draw, the
+    target side's full guidance at every nonzero degree."""
     data = json.loads(recipe.to_json())
-    for name in ("composition", "noise_grid"):
+    for name in ("composition", "noise_grid", "guidance_ramp"):
         del data["config"][name]
     old = Recipe.from_dict(data)
-    assert (old.config.composition, old.config.noise_grid) == ("sum", 0)
-    assert Recipe.from_dict(json.loads(recipe.to_json())).config.noise_grid == EditConfig().noise_grid == 4
+    assert (old.config.composition, old.config.noise_grid, old.config.guidance_ramp) == ("sum", 0, 0.0)
+    now = Recipe.from_dict(json.loads(recipe.to_json())).config
+    assert (now.noise_grid, now.guidance_ramp) == (EditConfig().noise_grid, EditConfig().guidance_ramp) == (4, 1.0)

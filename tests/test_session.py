@@ -8,6 +8,7 @@ import torch
 from ems_core import Attribute
 from ems_core.backends import load_backend
 from ems_core.config import EditConfig
+from ems_core.manipulate import manipulate_paths
 from ems_core.sampling import difference_sample, guided_velocity, integrate, source_path, tail_schedule
 from ems_core.session import EditSession
 from tests.conftest import SCENE_PROMPT
@@ -248,12 +249,27 @@ def test_a_source_guidance_of_its_own_changes_the_source_path_only(tiny_world, s
                            config=FAST.with_(refine_iters=0, source_guidance=2.0))  # = guidance: the same edit
     explicit.set_attribute("colour", "red", "blue")
     assert torch.equal(same.render({"colour": 0.7}).latent, explicit.render({"colour": 0.7}).latent)
-    unequal = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT,
-                          config=FAST.with_(refine_iters=0, source_guidance=1.5))
-    unequal.set_attribute("colour", "red", "blue")
-    zero = unequal.render({"colour": 0.0})
-    assert not torch.allclose(zero.latent, unequal._latent, atol=1e-4)  # degree 0 is exact only with equal guidance
-    assert zero.nfe == same.edit_nfe()  # the move's cost does not change
+
+
+@pytest.mark.parametrize("ramp", [1.0, 0.5, 0.0])
+def test_unequal_guidance_ramps_in_with_the_degree_and_degree_zero_stays_exact(tiny_world, scene_image, ramp):
+    """Source side at 1.5, target side from 1.5 at degree 0 to 2.0 at |degree| >= ramp (ramped_guidance)."""
+    config = FAST.with_(refine_iters=0, source_guidance=1.5, guidance_ramp=ramp, seed=3)
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=config)
+    target_prompt = session.set_attribute("colour", "red", "blue")
+    zero, half, one = session.render_batch([{"colour": 0.0}, {"colour": 0.5}, {"colour": -1.0}])
+    assert torch.allclose(zero.latent, session._latent, atol=1e-5)  # the two sides cancel at degree 0
+    with torch.no_grad():
+        source, target, uncond = (tiny_world.encode_prompt([p]) for p in (SCENE_PROMPT, target_prompt, ""))
+        times = tail_schedule(tiny_world.sigmas(6), 0.7)
+        path = source_path(guided_velocity(tiny_world, source, uncond, 1.5), session._latent, times,
+                           torch.Generator().manual_seed(3), noise_grid=config.noise_grid)
+        for result, degree in ((half, 0.5), (one, -1.0)):
+            embedding = manipulate_paths(source, [[target]], [degree])
+            scale = 1.5 + min(1.0, abs(degree) / ramp if ramp else 1.0) * 0.5
+            expected = difference_sample(guided_velocity(tiny_world, embedding, uncond, scale), session._latent, path)
+            assert torch.allclose(result.latent, expected, atol=1e-5), (ramp, degree)
+    assert one.nfe == zero.nfe == session.edit_nfe()  # a ramped row costs what any row costs
 
 
 def test_two_attributes_at_degree_one_render_their_combined_prompt(tiny_world, scene_image):

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from ..backends.contract import Backend
 from ..embeddings import PromptEmbedding, match_batch
 from .ode import VelocityFn
 
-__all__ = ["guided_velocity"]
+__all__ = ["guided_velocity", "ramped_guidance"]
 
 
 def guided_velocity(
     backend: Backend,
     cond: PromptEmbedding,
     uncond: PromptEmbedding | None = None,
-    guidance: float = 1.0,
+    guidance: float | Sequence[float] = 1.0,
 ) -> VelocityFn:
     """Classifier-free guided velocity ``v_u + g (v_c - v_u)`` as a ``(z, t) -> v`` function.
 
     With ``guidance == 1`` (or no ``uncond``) it is the plain conditional velocity, one transformer
     evaluation per call; otherwise the two branches run as one batch ``[uncond, cond]`` (as diffusers'
-    SD3 pipeline does). ``cond``/``uncond`` are batch-1 or batch-B embeddings.
+    SD3 pipeline does). ``cond``/``uncond`` are batch-1 or batch-B embeddings. ``guidance`` may also be one
+    number per row of ``z`` (:func:`ramped_guidance`).
     """
+    if not isinstance(guidance, (int, float)):
+        scales = [float(g) for g in guidance]
+        if len(set(scales)) == 1:
+            guidance = scales[0]
     if uncond is None or guidance == 1.0:
         def plain(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             return backend.velocity(z, t, match_batch(cond, z.shape[0]))
@@ -33,6 +40,22 @@ def guided_velocity(
         batch = z.shape[0]
         both = PromptEmbedding.cat([match_batch(uncond, batch), match_batch(cond, batch)])
         v_uncond, v_cond = backend.velocity(torch.cat([z, z]), torch.cat([t, t]), both).chunk(2)
-        return v_uncond + guidance * (v_cond - v_uncond)
+        if isinstance(guidance, (int, float)):
+            return v_uncond + guidance * (v_cond - v_uncond)
+        if len(scales) != batch:
+            raise ValueError(f"{len(scales)} guidance scales for a batch of {batch}")
+        scale = torch.tensor(scales, device=z.device, dtype=v_cond.dtype).view(-1, *([1] * (z.dim() - 1)))
+        return v_uncond + scale * (v_cond - v_uncond)
 
     return guided
+
+
+def ramped_guidance(guidance: float, source_guidance: float, ramp: float, degree: float) -> float:
+    """The difference sampler's target-side guidance for an edit whose largest ``|degree|`` is ``degree``, when
+    its source side uses ``source_guidance``: ``g_s + min(1, degree / ramp) (g - g_s)`` (``ramp`` 0: ``g`` at
+    every nonzero degree). At degree 0 both sides are the same evaluation, so the source comes back exactly;
+    from ``ramp`` on it is FlowEdit's unequal guidance (docs/method.md, "The Sample step: what won")."""
+    if degree < 0:
+        raise ValueError(f"degree must be the largest |degree| of an edit, got {degree}")
+    reach = min(1.0, degree / ramp) if ramp > 0 else float(degree > 0)
+    return source_guidance + reach * (guidance - source_guidance)
