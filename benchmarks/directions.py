@@ -101,7 +101,8 @@ def main() -> None:
     cases = edit_cases(args.cases, args.seed)
     calibration = edit_cases(args.calibration_cases, args.calibration_seed)
     multipliers = numbers(args.multipliers)
-    report["ems"] = evaluate_edits(backend, cases, config) if not args.skip_text else None
+    edit_config = backend.info.edit_config.with_(start_time=config.start_time)  # EMS as the editor renders it
+    report["ems"] = evaluate_edits(backend, cases, edit_config) if not args.skip_text else None
     report["text"] = {}
     options_of = {"sds": {}, "tloco": {}, "hsds": {"damping": args.damping, "cg_iters": args.cg_iters}}
     for method in [] if args.skip_text else filter(None, args.text_methods.split(",")):

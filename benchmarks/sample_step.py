@@ -12,6 +12,10 @@ Every variant is a difference sampler (ems_core/sampling/difference.py) on the s
   (``diff-5-0.8-2-g0.5/0.25/0.1`` is the default's 4 steps with more of them at low noise);
 - a ``-nG`` part after the seed: the noise's block means on a G x G grid removed (``EditConfig.noise_grid``;
   ``-n0`` is the raw draw, every row before 2026-12-06); without it, the model's edit settings' grid;
+- a ``-rel`` part after those: with unequal guidance, what degree 0 moves subtracted from every degree
+  (``z(a) - (z(0) - z_src)``, one more target pass per image), so degree 0 is the source again;
+- a ``-ramp`` part instead: the target side's guidance ramped in with the degree, ``Gs + min(1, |a|) (Gt - Gs)``
+  (``EditConfig.guidance_ramp`` 1, the editor's way; ``diff-5-0.8-1.5/3-ramp`` is the bundled model's default);
 - a ``-fixed`` suffix: one noise draw shared by every step instead of a fresh one each step.
 
     python benchmarks/sample_step.py --variants diff-5-0.8-2,diff-5-0.8-2-s1,diff-10-0.8-1.5/3 --out benchmarks/results/sample_step.json
@@ -35,10 +39,11 @@ from ems_core.bench.quality import QualityMethod, aggregate, run_quality, world_
 from ems_core.embeddings import PromptEmbedding
 from ems_core.images import pil_to_tensor, tensor_to_pil
 from ems_core.manipulate import manipulate_paths
-from ems_core.sampling import SourcePath, difference_sample, guided_velocity, source_path, tail_schedule
+from ems_core.sampling import (SourcePath, difference_sample, guided_velocity, ramped_guidance, source_path,
+                               tail_schedule)
 
 PATTERN = re.compile(r"^(diff|cond)-(\d+)-([\d.]+)-(?:x)?([\d.]+)(?:/([\d.]+))?(?:-g([\d./]+))?"
-                     r"(?:-s(\d+))?(?:-n(\d+))?(-fixed)?$")
+                     r"(?:-s(\d+))?(?:-n(\d+))?(-rel|-ramp)?(-fixed)?$")
 
 
 def scaled(velocity, factor: float):
@@ -50,7 +55,7 @@ def variant(name: str, backend) -> tuple[QualityMethod, int]:
     match = PATTERN.match(name)
     if match is None:
         raise SystemExit(f"bad variant {name!r} (e.g. diff-5-0.8-2, diff-10-0.8-1.5/3-s1, cond-10-0.8-x1.5)")
-    kind, steps, start, first, second, grid, seed, noise_grid, fixed = match.groups()
+    kind, steps, start, first, second, grid, seed, noise_grid, exact, fixed = match.groups()
     steps, start, seed = int(steps), float(start), int(seed or 0)
     noise_grid = backend.info.edit_config.noise_grid if noise_grid is None else int(noise_grid)
     below = [float(t) for t in grid.split("/")] if grid else None
@@ -75,14 +80,18 @@ def variant(name: str, backend) -> tuple[QualityMethod, int]:
             source_v, target_v = (scaled(guided_velocity(backend, e), g_source) for e in (source, edits))
         else:
             source_v = guided_velocity(backend, source, uncond, g_source)
-            target_v = guided_velocity(backend, edits, uncond, g_target)
+            ramp = [ramped_guidance(g_target, g_source, 1.0, abs(d)) for d in case.degrees]
+            target_v = guided_velocity(backend, edits, uncond, ramp if exact == "-ramp" else g_target)
         if fixed:  # one noise draw for every step: each one-step path from a generator seeded alike
             parts = [source_path(source_v, x, times[i:i + 2], torch.Generator().manual_seed(seed),
                                  noise_grid=noise_grid) for i in range(len(times) - 1)]
             path = SourcePath(times, torch.cat([q.noisy for q in parts]), torch.cat([q.velocity for q in parts]))
         else:
             path = source_path(source_v, x, times, generator, noise_grid=noise_grid)
-        return tensor_to_pil(backend.decode_latent(difference_sample(target_v, x, path, len(case.degrees))))
+        edited = difference_sample(target_v, x, path, len(case.degrees))
+        if exact == "-rel":  # minus what degree 0 moves (unequal guidance): degree 0 is the source again
+            edited = edited - (difference_sample(guided_velocity(backend, source, uncond, g_target), x, path) - x)
+        return tensor_to_pil(backend.decode_latent(edited))
 
     per_step = 1 if kind == "cond" or g_target == 1.0 else 2
     moves = (len(schedule()) - 1) * per_step

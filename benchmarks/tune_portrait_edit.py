@@ -35,7 +35,7 @@ def evaluate(backend, cases, config) -> dict:
     pairs = summary["pairs"] or {}
     probe = EditSession(backend, cases[0].image, prompt=cases[0].prompt, config=config)
     return {"start_time": config.start_time, "guidance": config.guidance, "steps": config.steps,
-            "noise_seed": config.seed, "noise_grid": config.noise_grid,
+            "noise_seed": config.seed, "noise_grid": config.noise_grid, "source_guidance": config.source_guidance,
             "nfe_per_move": probe.edit_nfe(),
             "target_hit": summary["target_hit"], "preservation": summary["preservation"], "both": summary["both"],
             "pairs_both": pairs.get("both"), "psnr_degree0": summary["psnr_degree0"], "sde": summary["sde"],
@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=99)
     parser.add_argument("--start-times", default="0.7,0.8,0.9")
     parser.add_argument("--guidances", default="1.5,2,3,4")
-    parser.add_argument("--pairs-of", default=None, help="instead of the grid: 't0:g[:steps],...' settings to compare")
+    parser.add_argument("--pairs-of", default=None, help="instead of the grid: 't0:g[:steps[:gs]],...' settings to compare (gs: the "
+                             "difference sampler's source_guidance, ramped in with the degree)")
     parser.add_argument("--noise-seeds", default="0", help="comma-separated EditConfig.seed values to score each "
                                                                "setting under (default: 0, the app's)")
     parser.add_argument("--noise-grids", help="comma-separated EditConfig.noise_grid values (default: the model's)")
@@ -65,11 +66,12 @@ def main() -> None:
     settings = ([tuple(float(x) for x in pair.split(":")) for pair in args.pairs_of.split(",")] if args.pairs_of else
                 itertools.product((float(v) for v in args.start_times.split(",")),
                                   (float(v) for v in args.guidances.split(","))))
-    for start_time, guidance, *steps in settings:
+    for start_time, guidance, *rest in settings:
+        steps, source_guidance = (rest + [None, None])[:2]
         grids = [int(g) for g in args.noise_grids.split(",")] if args.noise_grids else [base.noise_grid]
         for noise_grid, noise_seed in itertools.product(grids, (int(s) for s in args.noise_seeds.split(","))):
             config = base.with_(start_time=start_time, guidance=guidance, seed=noise_seed, noise_grid=noise_grid,
-                                steps=int(steps[0]) if steps else base.steps)
+                                steps=int(steps) if steps else base.steps, source_guidance=source_guidance)
             row = evaluate(backend, cases, config)
             grid.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "kept"}), flush=True)
