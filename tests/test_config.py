@@ -88,5 +88,13 @@ def test_preview_settings_are_cheap_and_keep_what_the_user_set():
 
     preview = preview_config(WORLD_EDIT_CONFIG, default_steps=20)
     assert (preview.steps, preview.refine_iters, preview.inversion_fixed_point) == (2, 0, 1)
-    assert (preview.start_time, preview.guidance, preview.seed) == (0.8, 2.0, WORLD_EDIT_CONFIG.seed)
+    assert (preview.start_time, preview.guidance, preview.source_guidance, preview.guidance_ramp, preview.seed) == (
+        0.8, 3.0, 1.5, 1.0, WORLD_EDIT_CONFIG.seed)
     assert preview_config(EditConfig(), default_steps=28).steps == 11  # 40% of the backend's steps
+
+
+def test_latent_directions_take_the_source_sides_guidance(tiny_world):
+    """A direction renders under the source prompt at degree 0, where the target side's guidance is the source's."""
+    config = tiny_world.info.direction_config()
+    assert (config.guidance, config.source_guidance, config.start_time) == (1.5, None, 0.8)
+    assert tiny_world.info.direction_config(EditConfig(guidance=2.0)).guidance == 2.0  # equal sides: unchanged

@@ -331,8 +331,11 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
                                            label="Start time t0 (how much of the schedule the edit re-samples)")
                     refine_iters = gr.Slider(0, 10, value=defaults.refine_iters, step=1,
                                              label="Refinement iterations (constrained SDS, 0 = off)")
+                    ramp = (None if defaults.source_guidance is None else
+                            f"The edit's. The model's settings give the source side {defaults.source_guidance:g} and "
+                            f"ramp the edit's from it (degree 0) to this (degree {defaults.guidance_ramp:g}).")
                     guidance = gr.Slider(0.0, 15.0, value=defaults.guidance, step=0.5,
-                                         label="Guidance (classifier-free)")
+                                         label="Guidance (classifier-free)", info=ramp)
             with gr.Column(scale=6):
                 comparison = gr.ImageSlider(label="Before / after", type="pil", format="png", height=420,
                                             elem_id="comparison", interactive=False)

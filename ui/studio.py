@@ -220,7 +220,7 @@ class Studio:
         if image is None:
             return Opened(None, "", Rows([], {}), None, "")
         image = sanitize_image(image) if isinstance(image, Image.Image) else load_image(image, what="the uploaded image")
-        workspace = Workspace.open(self.backend, self.model, image)
+        workspace = Workspace.open(self.backend, self.model, image, base_config=self.default_config())
         if previous is not None:
             workspace.directions = previous.directions
             if self.anticipator is not None:

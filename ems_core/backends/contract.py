@@ -54,8 +54,13 @@ class BackendInfo:
     direction_start_time: float | None = None
 
     def direction_config(self, config: EditConfig | None = None) -> EditConfig:
-        """``config`` (default: the edit config) at :attr:`direction_start_time` when the model sets one."""
+        """``config`` (default: the edit config) as latent directions use it: at :attr:`direction_start_time` when
+        the model sets one, and where the difference sampler's source side has a guidance of its own, at that
+        guidance throughout (a direction renders under the source prompt, at degree 0 of every attribute, where
+        the target side's guidance ramps down to the source side's: ``ramped_guidance``)."""
         config = self.edit_config if config is None else config
+        if config.source_guidance is not None:
+            config = config.with_(guidance=config.source_guidance, source_guidance=None)
         return config if self.direction_start_time is None else config.with_(start_time=self.direction_start_time)
 
     @property

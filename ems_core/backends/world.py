@@ -26,7 +26,7 @@ __all__ = ["BUNDLED_MODEL_DIR", "PORTRAIT_DIRECTION_START_TIME", "PORTRAIT_EDIT_
 BUNDLED_MODEL_DIR = world_spec("shapes").model_dir
 
 #: The bundled model's edit settings (docs/method.md, "Cheap moves").
-WORLD_EDIT_CONFIG = EditConfig(steps=5, start_time=0.8, guidance=2.0, refine_iters=0)
+WORLD_EDIT_CONFIG = EditConfig(steps=5, start_time=0.8, guidance=3.0, source_guidance=1.5, refine_iters=0)
 #: The portrait model's: the same budget (8 evaluations a move: 4 steps from t0 = 0.95) at guidance 2, chosen
 #: on held-out portrait cases by benchmarks/tune_portrait_edit.py (docs/method.md, "The portrait world").
 PORTRAIT_EDIT_CONFIG = EditConfig(steps=4, start_time=0.95, guidance=2.0, refine_iters=0)

@@ -129,7 +129,9 @@ def test_quick_run_on_the_tiny_model(tmp_path, capsys):
         assert all(0 <= numbers[k] <= 1 for k in ("target_hit", "preservation", "both", "sde"))
         assert all(-1 <= numbers[k] <= 1 for k in ("rho_size", "rho_position"))
         assert 0 < numbers["psnr_degree0"] <= 100 and numbers["nfe_per_edit"] >= 1
-    # evaluation counts of the tiny model's edit settings (5 steps from t0 0.8, guidance 2, no refinement)
+    # the settings that make the default (the shapes model's edit settings): all of them, on the page
+    assert "guidance 3.0, source_guidance 1.5, guidance_ramp 1.0, refine_iters 0, seed 0, noise_grid 4" in "\n".join(page)
+    # evaluation counts of those settings (5 steps from t0 0.8, guidance, no refinement)
     assert (report["nfe_per_edit"], report["nfe_per_move"]) == (4 * 2 + 4 * 2, 8)  # source path + move
     assert report["baselines"]["sdedit"]["nfe_per_edit"] == 8
     assert report["baselines"]["flowedit"]["nfe_per_edit"] == 4 * (10 - 2)

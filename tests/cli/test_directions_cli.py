@@ -53,7 +53,8 @@ def test_portrait_directions_default_to_the_models_direction_noise_level(capsys,
     assert info.direction_config().start_time == PORTRAIT_DIRECTION_START_TIME != info.edit_config.start_time
     assert info.direction_config(info.edit_config.with_(steps=2)).steps == 2
     shapes = load_backend("tiny-random-world").info
-    assert shapes.direction_start_time is None and shapes.direction_config() == shapes.edit_config
+    assert shapes.direction_start_time is None and shapes.direction_config() == shapes.edit_config.with_(
+        guidance=shapes.edit_config.source_guidance, source_guidance=None)  # at its edit t0, the source side's guidance
     portrait = tmp_path / "portrait.png"
     render(random_portrait(random.Random(1))).save(portrait)
     argv = ["directions", "discover", "--model", "tiny-random-portraits", "--image", str(portrait), "--prompt",

@@ -467,7 +467,8 @@ def test_directions_are_discovered_moved_saved_and_applied_to_another_image(app_
     target = Workspace.open(backend, MODEL, other)
     target_request = EditRequest(WorldCaptioner().caption(other), (), {}, app_config(backend))
     session = target.direction_session(target_request)
-    expected = render_directions(session, [direction], [[-direction.unit_strength]], target_request.config)[0]
+    expected = render_directions(session, [direction], [[-direction.unit_strength]],
+                                 target.direction_config(target_request))[0]
     np.testing.assert_array_equal(moved, np.asarray(expected.image))
     assert studio.toasts() == [] and studio.error_badges() == 0
     page.screenshot(path=str(ARTIFACTS / "browser-directions-transfer.png"), full_page=True)

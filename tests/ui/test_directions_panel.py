@@ -73,7 +73,7 @@ def test_slider_values_map_linearly_to_latent_strengths_and_render_the_composed_
         workspace.directions.strengths([0.0, DIRECTION_RANGE[1] + 1])
     rendered = studio.apply_directions(workspace, request, [1.0, -0.5, 0.7])  # hidden sliders' values are ignored
     expected = render_directions(workspace.full, [s.direction for s in sliders],
-                                 [[sliders[0].scale, -0.5 * sliders[1].scale]], request.config)[0]
+                                 [[sliders[0].scale, -0.5 * sliders[1].scale]], workspace.direction_config(request))[0]
     assert np.array_equal(pixels(rendered.comparison[1]), pixels(expected.image))
     assert "8 NFE" in rendered.stats and "+1.00, -0.50" in rendered.stats
     still = studio.apply_directions(workspace, request, [0.0, 0.0]).comparison[1]
@@ -94,7 +94,7 @@ def test_saved_direction_transfers_to_another_image_exactly(studio, discovered, 
     moved = studio.apply_directions(other, other_request, [1.5]).comparison[1]
     scale = other.directions.sliders[0].scale
     assert scale == pytest.approx(original.unit_strength)  # 1 means the same latent move on every image
-    expected = render_directions(other.full, [saved], [[1.5 * scale]], other_request.config)[0]
+    expected = render_directions(other.full, [saved], [[1.5 * scale]], other.direction_config(other_request))[0]
     assert np.array_equal(pixels(moved), pixels(expected.image))
 
 
@@ -201,7 +201,8 @@ def test_a_painted_region_restricts_discovery_like_the_same_mask_from_the_librar
     request = request_for(studio)
     studio.discover_directions(workspace, request, 2, "painted", [], painted=painted)
     session = EditSession(studio.backend, workspace.image, prompt=CAPTION)
-    expected, _ = discover_directions(session, 2, "painted", config=request.config, painted=painted)
+    expected, _ = discover_directions(session, 2, "painted", config=workspace.direction_config(request),
+                                      painted=painted)
     for slider, direction in zip(workspace.directions.sliders, expected):
         assert torch.allclose(slider.direction.vector, direction.vector, atol=1e-5)
         assert slider.direction.provenance["mask"] == "painted"

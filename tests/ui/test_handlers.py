@@ -50,9 +50,16 @@ def test_load_gives_captioner_and_explicit_defaults():
     config = studio.default_config()
     info = studio.backend.info
     # the backend's edit settings, shown in the form (edits use other steps and guidance than generation)
-    assert (config.steps, config.guidance) == (info.default_edit_steps, info.default_edit_guidance) == (5, 2.0)
+    assert (config.steps, config.guidance) == (info.default_edit_steps, info.default_edit_guidance) == (5, 3.0)
     assert (config.start_time, config.refine_iters) == (info.edit_config.start_time, info.edit_config.refine_iters)
     assert info.default_steps == 20 and info.default_guidance == 4.0
+
+
+def test_a_new_image_edits_with_the_fields_the_form_does_not_show_from_the_model(studio, red_circle):
+    """The source side's guidance and its ramp, the noise grid: the backend's edit settings, not EditConfig()'s."""
+    workspace = studio.open_image(red_circle).workspace
+    assert workspace.base_config == studio.default_config()
+    assert (workspace.base_config.source_guidance, workspace.base_config.guidance_ramp) == (1.5, 1.0)
 
 
 def test_upload_caption_set_attribute_render(studio, red_circle):
