@@ -50,8 +50,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=99)
     parser.add_argument("--start-times", default="0.7,0.8,0.9")
     parser.add_argument("--guidances", default="1.5,2,3,4")
-    parser.add_argument("--pairs-of", default=None, help="instead of the grid: 't0:g[:steps[:gs]],...' settings to compare (gs: the "
-                             "difference sampler's source_guidance, ramped in with the degree)")
+    parser.add_argument("--pairs-of", default=None,
+                        help="instead of the grid: 't0:g[:steps[:gs]],...' settings to compare (gs: the "
+                             "source_guidance, from which the edit's guidance ramps in with the degree)")
     parser.add_argument("--noise-seeds", default="0", help="comma-separated EditConfig.seed values to score each "
                                                                "setting under (default: 0, the app's)")
     parser.add_argument("--noise-grids", help="comma-separated EditConfig.noise_grid values (default: the model's)")

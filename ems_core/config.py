@@ -112,7 +112,7 @@ class EditConfig:
     steps: int | None = None  # length of the full 1 -> 0 schedule; the edit runs the part below start_time
     start_time: float = 0.7  # t0: where the edit starts (inversion: the source is inverted to it)
     guidance: float | None = None  # classifier-free guidance (the target side; the inversion too)
-    source_guidance: float | None = None  # the difference sampler's source side (None: = guidance)
+    source_guidance: float | None = None  # under the source prompt: source path or inversion (None: = guidance)
     guidance_ramp: float = 1.0  # with source_guidance: the target side's reaches guidance at this |degree|
     inversion_fixed_point: int = 2  # extra evaluations per inversion step that make it exact (0 = explicit)
     refine_iters: int = 2  # constrained-SDS iterations after sampling (0 = off)

@@ -237,15 +237,14 @@ class EditSession:
 
     @staticmethod
     def _source_guidance(config: EditConfig, guidance: float) -> float:
-        """The source side's guidance: the difference sampler may use its own (``source_guidance``)."""
-        if config.sampler == "difference" and config.source_guidance is not None:
-            return config.source_guidance
-        return guidance
+        """The guidance under the source prompt (``source_guidance`` when set, else ``guidance``): the difference
+        sampler's source side, or the inversion to ``t0``; the target side's ramps in from it."""
+        return guidance if config.source_guidance is None else config.source_guidance
 
     def _target_guidance(self, config: EditConfig, guidance: float,
                          degree_sets: list[dict[str, float]]) -> float | list[float]:
-        """The target side's guidance, one per edit when the difference sampler's sides differ: ramped from the
-        source side's at degree 0 to ``guidance`` at ``config.guidance_ramp`` (:func:`ramped_guidance`)."""
+        """The target side's guidance, one per edit when the source side's differs: ramped from the source side's
+        at degree 0 to ``guidance`` at ``config.guidance_ramp`` (:func:`ramped_guidance`)."""
         source_guidance = self._source_guidance(config, guidance)
         if source_guidance == guidance:
             return guidance
@@ -407,7 +406,7 @@ class EditSession:
                 times = tail_schedule(self.backend.sigmas(steps), config.start_time)
                 z = integrate(velocity, z, times, callback)
                 if latent_offset is not None and relative_offset:
-                    z = self._latent + (z - self._offset_base(config, steps, guidance))
+                    z = self._latent + (z - self._offset_base(config, steps, self._source_guidance(config, guidance)))
 
             # 5. Refine edited images with the constrained SDS (what the edit does not name stays)
             edited = [any(float(v) != 0.0 for v in d.values()) for d in degree_sets]
@@ -432,7 +431,7 @@ class EditSession:
         """The inversion sampled back down with no offset under the source prompt (what ``relative_offset``
         subtracts), cached per source key; its evaluations count in :attr:`total_nfe`."""
         source_key = self._source_key(config)
-        key = (source_key, steps, guidance)  # the render's guidance, which the source side's may differ from
+        key = (source_key, steps, guidance)  # the degree-0 render's guidance
         if key not in self._offset_bases:
             with torch.no_grad():
                 counted = CountingBackend(self.backend)

@@ -9,7 +9,7 @@ from ems_core import Attribute
 from ems_core.backends import load_backend
 from ems_core.config import EditConfig
 from ems_core.manipulate import manipulate_paths
-from ems_core.sampling import difference_sample, guided_velocity, integrate, source_path, tail_schedule
+from ems_core.sampling import difference_sample, guided_velocity, integrate, invert, source_path, tail_schedule
 from ems_core.session import EditSession
 from tests.conftest import SCENE_PROMPT
 
@@ -270,6 +270,20 @@ def test_unequal_guidance_ramps_in_with_the_degree_and_degree_zero_stays_exact(t
             expected = difference_sample(guided_velocity(tiny_world, embedding, uncond, scale), session._latent, path)
             assert torch.allclose(result.latent, expected, atol=1e-5), (ramp, degree)
     assert one.nfe == zero.nfe == session.edit_nfe()  # a ramped row costs what any row costs
+
+
+def test_the_inversion_sampler_inverts_under_the_source_guidance_and_ramps_the_edit(tiny_world, scene_image):
+    config = FAST.with_(refine_iters=0, sampler="inversion", source_guidance=1.5, inversion_fixed_point=1)
+    session = EditSession(tiny_world, scene_image, prompt=SCENE_PROMPT, config=config)
+    target_prompt = session.set_attribute("colour", "red", "blue")
+    one = session.render({"colour": 1.0})
+    with torch.no_grad():
+        source, target, uncond = (tiny_world.encode_prompt([p]) for p in (SCENE_PROMPT, target_prompt, ""))
+        times = tail_schedule(tiny_world.sigmas(6), 0.7)
+        inverted = invert(guided_velocity(tiny_world, source, uncond, 1.5), session._latent, times.flip(0), 1)
+        expected = integrate(guided_velocity(tiny_world, target, uncond, 2.0), inverted, times)
+    assert torch.equal(session.inversion, inverted)
+    assert torch.allclose(one.latent, expected, atol=1e-6)
 
 
 def test_two_attributes_at_degree_one_render_their_combined_prompt(tiny_world, scene_image):

@@ -313,13 +313,12 @@ def _settings_text(settings: Any) -> str:
     if dataclasses.is_dataclass(settings):
         values = dataclasses.asdict(settings)
         if "refine_iters" in values:  # an EditConfig: the fields that matter
-            keys = ["sampler", "steps", "start_time", "guidance", "refine_iters", "seed"]
+            keys = ["sampler", "steps", "start_time", "guidance"]
+            if values["source_guidance"] is not None:  # the source prompt's own guidance, the edit's ramped in
+                keys += ["source_guidance", "guidance_ramp"]
             if values["sampler"] == "inversion":
-                keys[4:4] = ["inversion_fixed_point"]
-            elif values["source_guidance"] is not None:  # the difference sampler's own source side
-                keys[4:4] = ["source_guidance", "guidance_ramp"]
-            if values["sampler"] == "difference":
-                keys.append("noise_grid")
+                keys.append("inversion_fixed_point")
+            keys += ["refine_iters", "seed"] + (["noise_grid"] if values["sampler"] == "difference" else [])
             values = {k: values[k] for k in keys}
         return ", ".join(f"{k} {v}" for k, v in values.items())
     return str(settings)
