@@ -81,7 +81,8 @@ def main() -> None:
         readings = [measure(image) for image in images]
         print(json.dumps({"case": name, "noise_grid": grid, **guidance, "targets": case.targets,
                           "degrees": ["source", *degrees],
-                          "read": {attribute: [reading(m, attribute) for m in readings] for attribute in case.targets}}))
+                          "read": {attribute: [reading(m, attribute) for m in readings]
+                                   for attribute in case.targets}}))
         rows.append(images)
     if args.sheet:
         size = backend.info.image_size * args.zoom
