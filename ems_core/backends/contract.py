@@ -55,7 +55,7 @@ class BackendInfo:
 
     def direction_config(self, config: EditConfig | None = None) -> EditConfig:
         """``config`` (default: the edit config) as latent directions use it: at :attr:`direction_start_time` when
-        the model sets one, and where the difference sampler's source side has a guidance of its own, at that
+        the model sets one, and where the settings give the source prompt a guidance of its own, at that
         guidance throughout (a direction renders under the source prompt, at degree 0 of every attribute, where
         the target side's guidance ramps down to the source side's: ``ramped_guidance``)."""
         config = self.edit_config if config is None else config

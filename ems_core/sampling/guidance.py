@@ -51,9 +51,10 @@ def guided_velocity(
 
 
 def ramped_guidance(guidance: float, source_guidance: float, ramp: float, degree: float) -> float:
-    """The difference sampler's target-side guidance for an edit whose largest ``|degree|`` is ``degree``, when
-    its source side uses ``source_guidance``: ``g_s + min(1, degree / ramp) (g - g_s)`` (``ramp`` 0: ``g`` at
-    every nonzero degree). At degree 0 both sides are the same evaluation, so the source comes back exactly;
+    """The target-side guidance of an edit whose largest ``|degree|`` is ``degree``, when the source prompt's
+    side (the difference sampler's source path, or the inversion) uses ``source_guidance``:
+    ``g_s + min(1, degree / ramp) (g - g_s)`` (``ramp`` 0: ``g`` at every nonzero degree). At degree 0 both sides
+    use the same guidance, so the source comes back (exactly, with the difference sampler);
     from ``ramp`` on it is FlowEdit's unequal guidance (docs/method.md, "The Sample step: what won")."""
     if degree < 0:
         raise ValueError(f"degree must be the largest |degree| of an edit, got {degree}")
