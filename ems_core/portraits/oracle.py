@@ -50,7 +50,8 @@ from ..metrics import agreement as metrics_agreement
 from .scene import (
     ATTRIBUTES, BACKGROUND_PALETTE, BANDS, CLOTHES_RGB, EYE_X, EYE_Y, FOREHEAD_LINES, FRAME_RGB, GREY_HAIR_LAB,
     HAIR_COLOUR_WORDS, HAIR_PALETTE, HEAD_CENTRE, IMAGE_SIZE, LENS_RX, LENS_RY, LIGHT_SLOPE, Portrait,
-    background_mask, caption_from_words, colours_of, face_half_width, lab_to_rgb, palette_lab, parse_caption,
+    background_mask, caption_from_words, colours_of, face_half_width, face_width_of_rx, lab_to_rgb, palette_lab,
+    parse_caption,
     render, rgb_to_lab, skin_lab, word_for,
 )
 
@@ -444,7 +445,7 @@ def _face_rx(frame: _HeadFrame) -> tuple[float, list[tuple[float, float]]]:
     a chroma difference below ~40 (8 after weighting) is missed and the next edge out is read:
     :func:`~ems_core.portraits.scene.random_portrait` does not draw such pairs.
     """
-    u = np.arange(14.0, 46.0, 0.25)
+    u = np.arange(14.0, 54.0, 0.25)
     rows = np.arange(-1.0, 1.01, 0.5)  # each profile averages 5 rows (noise)
     spaces = {"luma": _YCC @ np.diag([1.0, 0.2, 0.2]), "chroma": _YCC}
     estimates = {name: [] for name in spaces}
@@ -492,16 +493,16 @@ def _edge(profile: np.ndarray, u: np.ndarray) -> float:
 
 
 def _forehead_lines(frame: _HeadFrame, skin_rgb: np.ndarray) -> float:
-    """Darkness relative to the skin, summed over the two forehead-line bands (|u| <= 7, +-1.8 px), per
-    px of line length (the line colour is the skin darkened by 45% x age)."""
-    rgb, u, v = frame.grid(-7, 7, -26, -18, 0.25)
+    """Darkness relative to the skin, summed over the two forehead-line bands (|u| <= 9, +-2.2 px), per
+    px of line length (the line colour is the skin darkened by FOREHEAD_LINE_DARKNESS x age)."""
+    rgb, u, v = frame.grid(-9, 9, -28, -17, 0.25)
     darkness = 1.0 - _luma(rgb) / float(_luma(skin_rgb))
     total = 0.0
     for line in FOREHEAD_LINES:
         centre = line + 0.8 * (u / 9.0) ** 2  # the lines' curvature in the renderer
-        band = np.abs(v[:, None] - centre[None, :]) <= 1.8
+        band = np.abs(v[:, None] - centre[None, :]) <= 2.2
         total += float((darkness * band).sum()) * 0.25 * 0.25
-    return total / (2 * 14.0)
+    return total / (2 * 18.0)
 
 
 # Template fits (eyes, mouth): the renderer's own drawing, sampled in the head frame. A pixel's luma
@@ -719,7 +720,7 @@ def _measure_raw(rgb: np.ndarray) -> dict:
     # 5. Attributes in the head frame.
     rx, out["face_edges"] = _face_rx(frame)
     out["face_rx"] = rx
-    out["face_width"] = (rx - 24.0) / 8.0 if not math.isnan(rx) else 0.5
+    out["face_width"] = face_width_of_rx(rx) if not math.isnan(rx) else 0.5
     crown, _, _ = frame.grid(-2.5, 2.5, -40, -36, 0.5)  # inside the colour kept at the crown at any age
     hair_lab = rgb_to_lab(np.median(crown.reshape(-1, 3), axis=0))
     out["hair_hue"], out["hair_lightness"], _ = _nearest_on_palette("hair", hair_lab)

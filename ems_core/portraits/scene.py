@@ -90,12 +90,12 @@ class Portrait:
 
     smile: float = 0.0  # -1 frown .. 0 neutral .. 1 broad smile (corners 8 px above the middle at 1; teeth > 0.45)
     eyes: float = 0.5  # eye openness: 0 nearly closed .. 1 wide (eye half-height 0.6 + 3.8 * eyes px)
-    age: float = 0.1  # 0 young .. 1 old: forehead-line strength = age, grey temples from age 0.3
+    age: float = 0.1  # 0 young .. 1 old: forehead-line strength = age (two 1.8 px lines), grey temples from 0.3
     hair_hue: float = 0.0  # position on the hair palette path: natural, copper, pink, purple, blue, green
     hair_lightness: float = 0.1  # 0 dark .. 1 light (CIE L* 14 .. 80)
     hair_length: float = 0.1  # 0 short (ends above the ears) .. 1 long (ends 58 px below the head centre)
     glasses: float = 0.0  # 0 none .. 1 full frames (frame width 0.5 + 1.1 g px, opacity min(1, 1.5 g))
-    face_width: float = 0.5  # 0 narrow .. 1 wide (face half-width 24 + 8 * face_width px)
+    face_width: float = 0.5  # 0 narrow .. 1 wide (face half-width 24 + 16 * face_width px)
     skin: float = 0.3  # skin tone: 0 pale .. 1 dark, on the skin palette path
     background_hue: float = 5 / 6  # position on the background palette: red .. purple
     background_lightness: float = 0.9  # 0 dark .. 1 light (CIE L* 28 .. 88)
@@ -269,7 +269,11 @@ MOUTH_Y = 19.0  # mean height of the mouth's centre line
 MOUTH_LIFT = 8.0  # corner-minus-centre rise of the mouth line at smile = 1, in px
 CAP_CENTRE_Y, CAP_RY = -6.0, 37.0  # the hair cap's outer ellipse: centre (0, -6), radii (rx + 5, 37)
 FRINGE_Y = -29.0  # fringe height at the centre line
-FOREHEAD_LINES = (-23.8, -21.0)  # wrinkle rows on the forehead
+FOREHEAD_LINES = (-25.0, -21.0)  # wrinkle rows on the forehead (centre height; they curve down at the ends)
+FOREHEAD_LINE_WIDTH = 1.8  # px; the lines are the skin darkened by FOREHEAD_LINE_DARKNESS x age
+FOREHEAD_LINE_DARKNESS = 0.6
+FOREHEAD_LINE_HALF_LENGTH = 12.0  # px, the upper line; the lower one is 1 px shorter each side
+FACE_RX_NARROW, FACE_RX_SPAN = 24.0, 16.0  # face half-width = 24 + 16 * face_width px
 GREY_START, GREY_SPAN = 0.3, 0.6  # grey share = clip((age - 0.3) / 0.6, 0, 1)
 GREY_EDGE_OLD = 12.0  # hair is grey beyond |x| = rx + 10 - (rx + 10 - 12) * grey share (from the sides inwards)
 GREY_SLOPE, GREY_PIVOT_Y = 0.35, -15.0  # ... + 0.35 min(y + 15, 0): above the temples the grey line slants inwards
@@ -277,7 +281,12 @@ GREY_SLOPE, GREY_PIVOT_Y = 0.35, -15.0  # ... + 0.35 min(y + 15, 0): above the t
 
 def face_rx(face_width: float) -> float:
     """Face half-width (px) at the widest row."""
-    return 24.0 + 8.0 * face_width
+    return FACE_RX_NARROW + FACE_RX_SPAN * face_width
+
+
+def face_width_of_rx(rx: float) -> float:
+    """Inverse of :func:`face_rx`."""
+    return (rx - FACE_RX_NARROW) / FACE_RX_SPAN
 
 
 def eye_half_height(eyes: float) -> float:
@@ -549,11 +558,12 @@ def render(portrait: Portrait, image_size: int = IMAGE_SIZE) -> Image.Image:
 
     # 3. Forehead lines (age), then the hair cap and its strands over them.
     if p.age > 0.0:
-        wrinkle = _mix(col.skin, _scale(col.skin, 0.55), p.age)
+        wrinkle = _mix(col.skin, _scale(col.skin, 1.0 - FOREHEAD_LINE_DARKNESS), p.age)
         for k, y in enumerate(FOREHEAD_LINES):
-            x = np.linspace(-9.0 + k, 9.0 - k, 7)
+            half = FOREHEAD_LINE_HALF_LENGTH - k
+            x = np.linspace(-half, half, 9)
             line = np.stack([x, y + 0.8 * (x / 9.0) ** 2], axis=1)
-            cv.fill(_stroke(line, 0.9), wrinkle)
+            cv.fill(_stroke(line, FOREHEAD_LINE_WIDTH), wrinkle)
     cap = _cap(rx, style)
     hair(cap)
     fringe = _fringe_line(rx, style, 9)

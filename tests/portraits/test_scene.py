@@ -7,8 +7,8 @@ import pytest
 
 from ems_core.portraits.scene import (
     ATTRIBUTES, BANDS, HAIR_COLOUR_WORDS, IMAGE_SIZE, N_PHRASINGS, PHRASINGS, THRESHOLDS, VOCABULARY, Portrait,
-    background_field, background_mask, caption_from_words, caption_of, caption_words, colours_of, parse_caption,
-    portrait_from_caption, random_portrait, render, word_for,
+    background_field, background_mask, caption_from_words, caption_of, caption_words, colours_of, face_rx,
+    face_width_of_rx, parse_caption, portrait_from_caption, random_portrait, render, word_for,
 )
 
 SEEDS = range(150)
@@ -34,6 +34,20 @@ def test_every_attribute_and_nuisance_changes_the_pixels():
     for name, value in changes.items():
         other = np.asarray(render(base.with_(**{name: value})), dtype=np.int16)
         assert np.abs(other - pixels).max() > 20, name
+
+
+def test_age_and_face_width_span_many_pixels():
+    # Generation draws a cue about as precisely in pixels whatever it encodes, so the two attributes it drew least
+    # faithfully get large cues: the face half-width spans 16 px, and a full age darkens the forehead over 90 px^2
+    # (the first world's two 0.9 px lines: 40).
+    assert face_rx(1.0) - face_rx(0.0) == 16.0
+    assert all(abs(face_width_of_rx(face_rx(w)) - w) < 1e-12 for w in (0.0, 0.3, 1.0))
+    young, old = (np.asarray(render(Portrait(age=a, hair_lightness=0.1)), dtype=np.float64) for a in (0.0, 1.0))
+    forehead = np.zeros(young.shape[:2], bool)
+    forehead[25:42, 44:85] = True  # the fringe down to the brows (head at the default centre, no tilt)
+    older = (young - old).mean(axis=-1)
+    assert (older[forehead] > 30).sum() >= 90  # the lines, darker
+    assert (older[~forehead] < -30).sum() >= 100  # and the grey temples, lighter than dark hair
 
 
 def test_background_band_is_the_textured_named_colour():
