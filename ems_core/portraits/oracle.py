@@ -82,7 +82,7 @@ class PortraitMeasurement:
     clearly a face was seen; ``raw`` holds the statistics behind the values (``asymmetry`` of the eyes
     at the pose found, ``eyes_residual`` / ``smile_residual`` of the template fits, ``face_rx`` and the
     image (x, y) of the cheek edges it was read from, ``face_edges``, ``forehead``, ``frame_darkness``,
-    ``hair_rows``...).
+    ``hair_rows``, ``grey_temples``...).
     """
 
     found: bool
@@ -638,6 +638,18 @@ def _hair_length(frame: _HeadFrame, rx: float, hair_lab: np.ndarray, skin_lab_re
     return -8.0 + float(hairy[inside].sum())
 
 
+def _grey_temples(frame: _HeadFrame, rx: float, hair_lab: np.ndarray, skin_lab_ref: np.ndarray,
+                  background_lab: np.ndarray) -> float:
+    """Share of grey among the hair pixels beside the temples (rows -34 .. -12, 10 <= |u| <= rx + 7; each pixel
+    is grey hair, the crown's colour, skin or background, whichever is nearest in Lab): the world's second age
+    cue (grey from the sides inwards from age 0.3). A raw statistic for diagnostics; age is read from the lines."""
+    u = np.concatenate([np.arange(-(rx + 7.0), -9.99, 0.5), np.arange(10.0, rx + 7.01, 0.5)])
+    lab = rgb_to_lab(frame.sample(u[None, :], np.arange(-34.0, -11.99, 0.5)[:, None]))
+    nearest = np.argmin([np.linalg.norm(lab - np.asarray(c), axis=-1)
+                         for c in (GREY_HAIR_LAB, hair_lab, skin_lab_ref, background_lab)], axis=0)
+    return float((nearest == 0).sum() / max(int((nearest <= 1).sum()), 1))
+
+
 def _background(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean background colour over the border band, and the band's brightness signature (24,)."""
     band = background_mask(IMAGE_SIZE)
@@ -729,6 +741,7 @@ def _measure_raw(rgb: np.ndarray) -> dict:
     out["smile"], out["smile_residual"] = _smile_fit(frame, y_skin)
     out["frame_darkness"] = _frame_darkness(frame, skin_rgb)
     out["hair_rows"] = _hair_length(frame, rx if not math.isnan(rx) else 28.0, hair_lab, skin_l, bg_lab)
+    out["grey_temples"] = _grey_temples(frame, rx if not math.isnan(rx) else 28.0, hair_lab, skin_l, bg_lab)
     return out
 
 

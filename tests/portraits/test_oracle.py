@@ -251,3 +251,11 @@ def test_the_cheek_edges_the_face_width_is_read_from_lie_on_the_rendered_outline
             assert 9.5 < v < 18.5
             off.append(abs(abs(u) - face_half_width(face_rx(portrait.face_width), v)))
         assert np.mean(np.array(off) < 0.5) >= 0.8 and np.median(off) < 0.2, off
+
+
+def test_grey_temples_reads_the_second_age_cue():
+    # (Nearly) none below age 0.3, then growing with the grey share; whatever the hair's own colour.
+    for hair in ({"hair_lightness": 0.1}, {"hair_hue": 0.4, "hair_lightness": 0.5}):
+        shares = [measure(render(Portrait(age=age, **hair))).raw["grey_temples"] for age in (0.1, 0.45, 0.7, 1.0)]
+        assert shares[0] < 0.1 and shares[-1] > 0.9, (hair, shares)
+        assert all(a < b for a, b in zip(shares, shares[1:])), (hair, shares)
