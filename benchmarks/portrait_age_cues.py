@@ -3,8 +3,8 @@ forehead lines (darkness = age, what the oracle reads) and grey temples (grey fr
 the oracle's raw ``grey_temples``). For held-out captions (the same captions, seeds and sampler as ``world eval``)
 this compares, per caption, each cue of the generated image with the same cue of the caption's own render, both in
 age units: the lines as the oracle reads them, the grey share through a table of renders' shares at ages 0.3 to 1
-(:func:`grey_to_age`; only for captions asking middle-aged or old, as the share is nearly 0 below 0.3). If the two offsets are correlated the model draws another age; if not, it draws the age
-asked and one cue imprecisely.
+(:func:`grey_to_age`; only for captions asking middle-aged or old, as the share is nearly 0 below 0.3). If the two
+offsets are correlated the model draws another age; if not, it draws the age asked and one cue imprecisely.
 
     python benchmarks/portrait_age_cues.py --captions 200 --seed 1 --out benchmarks/results/portrait_age_cues.json
 
