@@ -123,6 +123,7 @@ class EditConfig:
     seed: int = 0  # noise of the difference sampler and the SDS refinement (explicit generators)
     noise_grid: int = 4  # difference sampler: its noise's block means on a g x g grid removed (0: raw; method.md)
     composition: str = "multilinear"  # several attributes at once: one of COMPOSITIONS (docs/method.md)
+    align_tokens: bool = True  # blend target prompts word by word, not slot by slot (ems_core/alignment.py)
 
     def __post_init__(self) -> None:
         if not isinstance(self.sampler, str) or self.sampler not in SAMPLERS:
@@ -130,6 +131,8 @@ class EditConfig:
         if not isinstance(self.composition, str) or self.composition not in COMPOSITIONS:
             raise ValueError(f"composition must be one of {', '.join(COMPOSITIONS)}, "
                              f"got {short_repr(self.composition)}")
+        if not isinstance(self.align_tokens, bool):
+            raise ValueError(f"align_tokens must be true or false, got {short_repr(self.align_tokens)}")
         for f in fields(self):
             if f.name in LIMITS:
                 object.__setattr__(self, f.name, LIMITS[f.name].check(f.name, getattr(self, f.name)))

@@ -194,8 +194,9 @@ class Recipe:
             raise ValueError(f"unknown config fields in recipe: {_cut(', '.join(map(str, unknown)))}")
         # recipes written before several attributes could compose multilinearly rendered them by EMS's sum,
         # before the difference sampler's noise lost its coarse part (noise_grid) with the raw draw, and before
-        # unequal guidance ramped in with the degree (guidance_ramp) at full target guidance from any degree on
-        config = {"composition": "sum", "noise_grid": 0, "guidance_ramp": 0.0, **config}
+        # unequal guidance ramped in with the degree (guidance_ramp) at full target guidance from any degree on, and
+        # before target prompts were blended word by word (align_tokens)
+        config = {"composition": "sum", "noise_grid": 0, "guidance_ramp": 0.0, "align_tokens": False, **config}
         try:
             edit_config = EditConfig(**config)
         except ValueError as error:

@@ -37,6 +37,7 @@ import torch
 from PIL import Image
 
 from .backends.contract import Backend, CountingBackend
+from .alignment import align_embedding, aligned_slots
 from .calibration import CALIBRATION_DEGREES, DegreeCalibration, fit_calibration
 from .config import EditConfig
 from .embeddings import PromptEmbedding
@@ -111,6 +112,7 @@ class EditSession:
         self._attributes: dict[str, Attribute] = {}
         self._latent: torch.Tensor | None = None  # (1, C, h, w)
         self._embeddings: dict[str, PromptEmbedding] = {}
+        self._alignments: dict[tuple[str, str], list[int] | None] = {}  # (source, other prompt) -> slot order
         self._prepared: OrderedDict[_SourceKey, SourcePath | torch.Tensor] = OrderedDict()  # least recent first
         self._memo: OrderedDict[tuple, RenderResult] = OrderedDict()  # rendered moves, least recent first
         self._calibrations: dict[tuple, DegreeCalibration] = {}  # (target prompt, settings) -> calibration
@@ -208,7 +210,7 @@ class EditSession:
             if prompt not in self._embeddings:
                 with torch.no_grad():
                     self._embeddings[prompt] = self.backend.encode_prompt([prompt])
-            return self._embeddings[prompt]
+            return self._path_embedding(prompt, config)
 
         if combined_prompt(self._source_prompt, attributes, [0] * len(attributes)) is None:
             return manipulate_paths(source, paths, degrees)
@@ -217,9 +219,26 @@ class EditSession:
     def _prune_embeddings(self) -> None:
         keep = {self._source_prompt, ""} | {p for a in self._attributes.values() for p in a.path_prompts(self._source_prompt)}
         self._embeddings = {p: e for p, e in self._embeddings.items() if p in keep}
+        self._alignments = {k: v for k, v in self._alignments.items() if k[0] == self._source_prompt and k[1] in keep}
 
     def _embedding(self, prompt: str) -> PromptEmbedding:
         return self._embeddings[prompt]
+
+    def _path_embedding(self, prompt: str, config: EditConfig) -> PromptEmbedding:
+        """A target, waypoint or combined prompt's embedding for blending with the source's: with
+        ``config.align_tokens`` its token slots reordered so that each word sits in the source slot of the same
+        word (:func:`~ems_core.alignment.aligned_slots`; the same velocity, docs/method.md "Aligned tokens"),
+        else as encoded. Backends that cannot tell their token ids blend slot by slot."""
+        embedding = self._embeddings[prompt]
+        if not config.align_tokens or prompt == self._source_prompt:
+            return embedding
+        key = (self._source_prompt, prompt)
+        if key not in self._alignments:
+            source_ids, other_ids = self.backend.token_ids(self._source_prompt), self.backend.token_ids(prompt)
+            self._alignments[key] = (None if source_ids is None or other_ids is None
+                                     else aligned_slots(source_ids, other_ids))
+        index = self._alignments[key]
+        return embedding if index is None else align_embedding(embedding, index)
 
     # ----- rendering ---------------------------------------------------------------------------
     def resolved(self, config: EditConfig | None = None) -> tuple[EditConfig, int, float]:
@@ -386,7 +405,8 @@ class EditSession:
         with torch.set_grad_enabled(enable_grad):
             # 3. Manipulate: e(a) = e_src + sum_i a_i (e_tgt_i - e_src) (through waypoints), one per image
             source, uncond = self._embedding(self._source_prompt), self._embedding("")
-            paths = [[self._embedding(p) for p in self._attributes[n].path_prompts(self._source_prompt)] for n in names]
+            paths = [[self._path_embedding(p, config) for p in self._attributes[n].path_prompts(self._source_prompt)]
+                     for n in names]
             edits = PromptEmbedding.cat([
                 self._manipulated(source, paths, names, [float(d.get(n, 0.0)) for n in names], config)
                 for d in degree_sets])

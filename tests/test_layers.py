@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ems_core"
 #: Module prefixes (relative to ems_core) by layer, lowest first; the longest matching prefix wins.
 LAYERS: dict[str, int] = {
     "embeddings": 0, "config": 0, "images": 0, "loading": 0,
-    "manipulate": 1, "calibration": 1, "anticipate": 1, "extract": 1, "metrics": 1, "backends.contract": 1,
+    "manipulate": 1, "alignment": 1, "calibration": 1, "anticipate": 1, "extract": 1, "metrics": 1,
+    "backends.contract": 1,
     "sampling": 2, "refine": 2, "directions": 2, "world": 2, "portraits": 2, "baselines": 2,
     "backends": 3,
     "session": 4, "recipe": 4, "edit_directions": 4,

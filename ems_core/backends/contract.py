@@ -9,6 +9,9 @@ and exposes only:
 4. ``velocity(z_t, t, embedding)`` -> ``v`` with ``z_t = (1 - t) z_0 + t eps`` and ``v ~ eps - z_0``;
 5. ``sigmas(num_steps)``           -> the sampling schedule, ``t`` from 1 down to 0.
 
+Optional: ``token_ids(prompt)``, the ids behind ``encode_prompt``'s token axis, so that EMS can blend prompts
+word by word (:mod:`ems_core.alignment`); without it they blend slot by slot.
+
 ``encode_image``, ``decode_latent`` and ``velocity`` return results on the device and in the dtype of
 their input (the model itself runs on ``backend.device`` in ``backend.dtype``).
 
@@ -111,6 +114,12 @@ class Backend(ABC):
         """The captioner that describes this model's images (EMS step 1), or ``None``: the user types it."""
         return None
 
+    def token_ids(self, prompt: str) -> list[list[int]] | None:
+        """The token ids behind :meth:`encode_prompt`'s token axis, one list per text encoder whose tokens it
+        concatenates there (their lengths sum to the axis), or ``None`` when unknown: then EMS blends prompt
+        embeddings slot by slot instead of word by word (:mod:`ems_core.alignment`)."""
+        return None
+
 
 class ForwardingBackend(Backend):
     """A backend that forwards every call to another (``inner``); wrappers override what they change."""
@@ -145,6 +154,9 @@ class ForwardingBackend(Backend):
 
     def default_captioner(self) -> "Captioner | None":
         return self.inner.default_captioner()
+
+    def token_ids(self, prompt: str) -> list[list[int]] | None:
+        return self.inner.token_ids(prompt)
 
 
 class CountingBackend(ForwardingBackend):

@@ -103,6 +103,12 @@ class FluxBackend(DiffusersBackend):
             pooled.to(device=self.device, dtype=self.dtype),  # (B, P)
         )
 
+    def token_ids(self, prompt: str) -> list[list[int]]:
+        """T5's ids, padded to ``max_sequence_length`` as the pipeline does (CLIP gives only the pooled vector)."""
+        pipeline = self._pipeline
+        return [list(pipeline.tokenizer_2(prompt, padding="max_length", max_length=self.max_sequence_length,
+                                          truncation=True, add_special_tokens=True).input_ids)]
+
     def velocity(self, latents: torch.Tensor, t: torch.Tensor, embedding: PromptEmbedding) -> torch.Tensor:
         """Pack ``z_t``, call the transformer with ``timestep = t`` (it scales by 1000 itself), the
         embedded guidance and the position ids, and unpack ``v = eps - z_0``."""

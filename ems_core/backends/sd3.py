@@ -72,6 +72,18 @@ class SD3Backend(DiffusersBackend):
             pooled.to(device=self.device, dtype=self.dtype),  # (B, P)
         )
 
+    def token_ids(self, prompt: str) -> list[list[int]]:
+        """CLIP's ids (the pipeline's padded 77, shared by CLIP-L and CLIP-G, whose features it concatenates per
+        slot), then T5's (``max_sequence_length``; zeros without T5, as the pipeline's zero tokens)."""
+        pipeline = self._pipeline
+        clip = pipeline.tokenizer(prompt, padding="max_length", max_length=pipeline.tokenizer_max_length,
+                                  truncation=True).input_ids
+        if pipeline.text_encoder_3 is None or pipeline.tokenizer_3 is None:
+            return [list(clip), [0] * self.max_sequence_length]
+        t5 = pipeline.tokenizer_3(prompt, padding="max_length", max_length=self.max_sequence_length, truncation=True,
+                                  add_special_tokens=True).input_ids
+        return [list(clip), list(t5)]
+
     def velocity(self, latents: torch.Tensor, t: torch.Tensor, embedding: PromptEmbedding) -> torch.Tensor:
         """The pipeline's call ``transformer(z_t, timestep=1000 t, tokens, pooled)``: ``v = eps - z_0``."""
         z = latents.to(device=self.device, dtype=self.dtype)  # (B, C, h, w)

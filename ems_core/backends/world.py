@@ -73,6 +73,10 @@ class WorldBackend(Backend):
         tokens, pooled = encode_text(self.text_encoder, ids)  # (B, L, D), (B, D)
         return PromptEmbedding(tokens, pooled)
 
+    def token_ids(self, prompt: str) -> list[list[int]]:
+        """The word tokenizer's ids, ``<bos> words <eos> <pad>...`` (one text encoder)."""
+        return [self.tokenizer([prompt])[0].tolist()]
+
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
         latents = self.autoencoder.encode(images.to(self.device, self.dtype))  # (B, 8, L, L) from (B, 3, S, S)
         return latents.to(images.device, images.dtype)
