@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .backends.contract import Backend, CountingBackend
 from .alignment import align_embedding, aligned_slots
+from .backends.contract import Backend, CountingBackend
 from .calibration import CALIBRATION_DEGREES, DegreeCalibration, fit_calibration
 from .config import EditConfig
 from .embeddings import PromptEmbedding
