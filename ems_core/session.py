@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .backends.contract import Backend, CountingBackend
 from .alignment import align_embedding, aligned_slots
+from .backends.contract import Backend, CountingBackend
 from .calibration import CALIBRATION_DEGREES, DegreeCalibration, fit_calibration
 from .config import EditConfig
 from .embeddings import PromptEmbedding
@@ -112,7 +112,7 @@ class EditSession:
         self._attributes: dict[str, Attribute] = {}
         self._latent: torch.Tensor | None = None  # (1, C, h, w)
         self._embeddings: dict[str, PromptEmbedding] = {}
-        self._alignments: dict[tuple[str, str], list[int] | None] = {}  # (source, other prompt) -> slot order
+        self._aligned: dict[tuple[str, str], PromptEmbedding] = {}  # (source, path prompt) -> its aligned embedding
         self._prepared: OrderedDict[_SourceKey, SourcePath | torch.Tensor] = OrderedDict()  # least recent first
         self._memo: OrderedDict[tuple, RenderResult] = OrderedDict()  # rendered moves, least recent first
         self._calibrations: dict[tuple, DegreeCalibration] = {}  # (target prompt, settings) -> calibration
@@ -127,6 +127,7 @@ class EditSession:
         clone.__dict__.update(self.__dict__)
         clone._attributes = dict(self._attributes)
         clone._embeddings = dict(self._embeddings)
+        clone._aligned = dict(self._aligned)
         clone._memo = OrderedDict(self._memo)
         clone._prepared = OrderedDict(self._prepared)
         clone._calibrations = dict(self._calibrations)
@@ -219,7 +220,7 @@ class EditSession:
     def _prune_embeddings(self) -> None:
         keep = {self._source_prompt, ""} | {p for a in self._attributes.values() for p in a.path_prompts(self._source_prompt)}
         self._embeddings = {p: e for p, e in self._embeddings.items() if p in keep}
-        self._alignments = {k: v for k, v in self._alignments.items() if k[0] == self._source_prompt and k[1] in keep}
+        self._aligned = {k: e for k, e in self._aligned.items() if k[0] == self._source_prompt and k[1] in keep}
 
     def _embedding(self, prompt: str) -> PromptEmbedding:
         return self._embeddings[prompt]
@@ -233,12 +234,11 @@ class EditSession:
         if not config.align_tokens or prompt == self._source_prompt:
             return embedding
         key = (self._source_prompt, prompt)
-        if key not in self._alignments:
+        if key not in self._aligned:
             source_ids, other_ids = self.backend.token_ids(self._source_prompt), self.backend.token_ids(prompt)
-            self._alignments[key] = (None if source_ids is None or other_ids is None
-                                     else aligned_slots(source_ids, other_ids))
-        index = self._alignments[key]
-        return embedding if index is None else align_embedding(embedding, index)
+            self._aligned[key] = (embedding if source_ids is None or other_ids is None
+                                  else align_embedding(embedding, aligned_slots(source_ids, other_ids)))
+        return self._aligned[key]
 
     # ----- rendering ---------------------------------------------------------------------------
     def resolved(self, config: EditConfig | None = None) -> tuple[EditConfig, int, float]:

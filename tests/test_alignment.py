@@ -103,3 +103,25 @@ def test_on_the_shapes_world_every_preset_swaps_word_for_word():
             target = preset.attribute(choice).target_prompt(prompt)
             index = aligned_slots(backend.token_ids(prompt), backend.token_ids(target))
             assert index == list(range(len(index))), (preset.name, choice)
+
+
+def test_on_portraits_the_phrases_of_four_attributes_change_length():
+    # docs/method.md ("Aligned tokens"): the portrait presets whose edits move later words to other slots.
+    import random
+
+    from ems_core.portraits.captioner import attribute_presets
+    from ems_core.portraits.scene import caption_of, random_portrait
+
+    backend = load_backend("tiny-random-portraits")
+    rng = random.Random(0)
+    moved, names = set(), set()
+    for _ in range(20):
+        prompt = caption_of(random_portrait(rng))
+        for preset in attribute_presets(prompt):
+            names.add(preset.name)
+            for choice in preset.choices:
+                target = preset.attribute(choice).target_prompt(prompt)
+                index = aligned_slots(backend.token_ids(prompt), backend.token_ids(target))
+                if index != list(range(len(index))):
+                    moved.add(preset.name)
+    assert moved == {"smile", "eyes", "glasses", "background lightness"} and len(names) == 11
