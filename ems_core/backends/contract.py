@@ -106,6 +106,12 @@ class Backend(ABC):
         shifts with the resolution (SD3.5, Flux).
         """
 
+    def generation_sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
+        """The schedule text-to-image sampling from pure noise uses (:meth:`sigmas` unless the model has one of its
+        own: a bundled model may spend more of its steps at high noise, where a picture's layout is decided,
+        without changing the schedule its edits were measured with)."""
+        return self.sigmas(num_steps, height, width)
+
     @abstractmethod
     def latent_shape(self, height: int | None = None, width: int | None = None) -> tuple[int, int, int]:
         """Shape ``(C, h, w)`` of one latent for an image of the given size (default: ``info.image_size``)."""
@@ -148,6 +154,9 @@ class ForwardingBackend(Backend):
 
     def sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
         return self.inner.sigmas(num_steps, height, width)
+
+    def generation_sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
+        return self.inner.generation_sigmas(num_steps, height, width)
 
     def latent_shape(self, height: int | None = None, width: int | None = None) -> tuple[int, int, int]:
         return self.inner.latent_shape(height, width)

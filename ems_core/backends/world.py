@@ -51,14 +51,15 @@ class WorldBackend(Backend):
                  tokenizer: WordTokenizer, autoencoder: WorldAutoencoder, name: str = "world",
                  sampling_shift: float = 1.0, device: str | torch.device = "cpu",
                  dtype: torch.dtype = torch.float32, world: str = "shapes",
-                 generation_guidance: float = DEFAULT_GENERATION_GUIDANCE):
+                 generation_guidance: float = DEFAULT_GENERATION_GUIDANCE, generation_shift: float | None = None):
         self.world: WorldSpec = world_spec(world)
         self.device, self.dtype = torch.device(device), dtype
         self.transformer = _placed(transformer, self.device, dtype)
         self.text_encoder = _placed(text_encoder, self.device, dtype)
         self.autoencoder = _placed(autoencoder, self.device, dtype)
         self.tokenizer = tokenizer
-        self.sampling_shift = sampling_shift
+        self.sampling_shift = sampling_shift  # edits' schedule (their settings were measured on it)
+        self.generation_shift = sampling_shift if generation_shift is None else generation_shift  # text-to-image
         # Generation: the model's own guidance (world_model.json; its model card measures it). Edits: no refinement,
         # 8 evaluations a slider move (shapes: 5 steps, guidance 2 from t0 = 0.8; portraits: 4 steps, guidance 2
         # from 0.95), measured in docs/method.md.
@@ -95,6 +96,11 @@ class WorldBackend(Backend):
     def sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
         """The shifted linear schedule (one resolution, so ``height``/``width`` change nothing)."""
         return shifted_sigmas(num_steps, self.sampling_shift)
+
+    def generation_sigmas(self, num_steps: int, height: int | None = None, width: int | None = None) -> torch.Tensor:
+        """Text-to-image's schedule: shifted by the model's ``generation_shift`` (world_model.json; its model card
+        measures it), which may differ from the edits' ``sampling_shift``."""
+        return shifted_sigmas(num_steps, self.generation_shift)
 
     def latent_shape(self, height: int | None = None, width: int | None = None) -> tuple[int, int, int]:
         size = self.info.image_size
@@ -147,4 +153,5 @@ def load_world_backend(folder: str | Path | None = None, device: str | torch.dev
                          f"({load_error_reason(err)})") from None
     return WorldBackend(*parts, name=name, sampling_shift=float(meta.get("sampling_shift", 1.0)),
                         device=device, dtype=dtype or torch.float32, world=model_world.name,
-                        generation_guidance=float(meta.get("generation_guidance", DEFAULT_GENERATION_GUIDANCE)))
+                        generation_guidance=float(meta.get("generation_guidance", DEFAULT_GENERATION_GUIDANCE)),
+                        generation_shift=float(meta.get("generation_shift", meta.get("sampling_shift", 1.0))))

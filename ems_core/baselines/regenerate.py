@@ -1,5 +1,5 @@
 """Regenerate: ignore the source image and generate from seeded noise under the target prompt
-(text-to-image with the model's defaults). The floor any editor must beat on preservation."""
+(text-to-image with the model's defaults: its generation schedule). The floor any editor must beat on preservation."""
 
 from __future__ import annotations
 
@@ -28,4 +28,4 @@ def regenerate(backend: Backend, image_latent: torch.Tensor, source_embedding: P
     batch = target_embedding.batch_size
     z = shared_noise(image_latent, batch, generator)
     velocity = guided_velocity(backend, target_embedding, uncond, settings.guidance)
-    return integrate(velocity, z, backend.sigmas(settings.steps))
+    return integrate(velocity, z, backend.generation_sigmas(settings.steps))

@@ -131,15 +131,15 @@ def generation_latency(backend, repeats: int = 10) -> dict:
 
 
 def run_eval(model: str = "world", n_captions: int = 500, n_inversions: int = 50, steps: int | None = None,
-             guidance: float | None = None, seed: int = 0, sampling_shift: float | None = None) -> dict:
-    """Faithfulness, round trip and latency of a bundled-world model; ``sampling_shift`` overrides the model's
-    schedule shift (``sigma' = s sigma / (1 + (s - 1) sigma)``) for generation."""
+             guidance: float | None = None, seed: int = 0, generation_shift: float | None = None) -> dict:
+    """Faithfulness, round trip and latency of a bundled-world model; ``generation_shift`` overrides the model's
+    text-to-image schedule shift (``sigma' = s sigma / (1 + (s - 1) sigma)``); the round trip keeps the edits'."""
     backend = load_backend(model)
-    if sampling_shift is not None:
-        if sampling_shift <= 0 or not hasattr(backend, "sampling_shift"):
-            raise ValueError(f"the sampling shift must be positive and the model a bundled-world one, got "
-                             f"{sampling_shift} for {model}")
-        backend.sampling_shift = sampling_shift
+    if generation_shift is not None:
+        if generation_shift <= 0 or not hasattr(backend, "generation_shift"):
+            raise ValueError(f"the generation shift must be positive and the model a bundled-world one, got "
+                             f"{generation_shift} for {model}")
+        backend.generation_shift = generation_shift
     started = time.perf_counter()
     generation, misread, offsets = (generation_faithfulness(backend, n_captions, seed, steps, guidance) if n_captions
                                     else (None, None, None))
@@ -149,6 +149,7 @@ def run_eval(model: str = "world", n_captions: int = 500, n_inversions: int = 50
         "steps": steps or backend.info.default_steps,
         "guidance": backend.info.default_guidance if guidance is None else guidance,
         "sampling_shift": getattr(backend, "sampling_shift", None),
+        "generation_shift": getattr(backend, "generation_shift", None),
         "generation": generation,
         "generation_misread": misread,
         "generation_offsets": offsets,

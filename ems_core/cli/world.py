@@ -65,6 +65,9 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--generation-guidance", type=float, default=4.0,
                    help="the model's text-to-image guidance, stored in world_model.json (measure it with world eval "
                         "--guidance)")
+    e.add_argument("--generation-shift", type=float, default=1.0,
+                   help="the model's text-to-image schedule shift, stored in world_model.json (measure it with world "
+                        "eval --shift; edits keep the unshifted schedule)")
 
     c = sub.add_parser("convert", help="rewrite a model folder's weights in another dtype")
     c.add_argument("--model", required=True, help="a bundled-model folder (e.g. assets/world-model)")
@@ -78,8 +81,8 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--inversions", type=int, default=50)
     v.add_argument("--steps", type=int)
     v.add_argument("--guidance", type=float)
-    v.add_argument("--shift", type=float, help="the sampling schedule's shift (default: the model's, in its "
-                                               "world_model.json)")
+    v.add_argument("--shift", type=float, help="text-to-image's schedule shift (default: the model's generation_shift, "
+                                               "in its world_model.json)")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's; 1 beside a training job)")
     v.add_argument("--out", help="write the JSON report here too")
@@ -154,7 +157,7 @@ def run_world(args: argparse.Namespace) -> int:
         from ..world.train import export
 
         export(Path(args.run_dir), Path(args.out) if args.out else None, dtype=getattr(torch, args.dtype),
-               generation_guidance=args.generation_guidance)
+               generation_guidance=args.generation_guidance, generation_shift=args.generation_shift)
         return 0
     if args.world_command == "convert":
         import torch
@@ -172,7 +175,7 @@ def run_world(args: argparse.Namespace) -> int:
             torch.set_num_threads(args.threads)
 
         report = run_eval(args.model, n_captions=args.captions, n_inversions=args.inversions, steps=args.steps,
-                          guidance=args.guidance, seed=args.seed, sampling_shift=args.shift)
+                          guidance=args.guidance, seed=args.seed, generation_shift=args.shift)
         text = json.dumps(report, indent=1)
         print(text)
         if args.out:

@@ -16,7 +16,7 @@ __all__ = ["generate"]
 
 def generate(backend: Backend, prompts: list[str], seeds: list[int], steps: int | None = None,
              guidance: float | None = None, enable_grad: bool = False) -> list[Image.Image]:
-    """Sample one image per prompt from seeded noise: Euler over ``backend.sigmas(steps)`` with CFG.
+    """Sample one image per prompt from seeded noise: Euler over ``backend.generation_sigmas(steps)`` with CFG.
 
     Gradients are off unless ``enable_grad`` (the images are PIL either way; differentiate through
     :func:`~ems_core.sampling.ode.integrate` directly to keep tensors).
@@ -30,5 +30,5 @@ def generate(backend: Backend, prompts: list[str], seeds: list[int], steps: int 
         z = torch.cat([initial_noise((1, *shape), seed, backend.device, backend.dtype) for seed in seeds])
         cond = backend.encode_prompt(prompts)
         uncond = backend.encode_prompt([""])
-        z = integrate(guided_velocity(backend, cond, uncond, guidance), z, backend.sigmas(steps))
+        z = integrate(guided_velocity(backend, cond, uncond, guidance), z, backend.generation_sigmas(steps))
         return tensor_to_pil(backend.decode_latent(z))

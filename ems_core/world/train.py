@@ -333,13 +333,14 @@ def seed_run_from_export(folder: Path, run_dir: Path, log: Log = print) -> World
 
 
 def export(run_dir: Path, out: Path | None = None, log: Log = print, dtype: torch.dtype = torch.float32,
-           generation_guidance: float = 4.0) -> None:
+           generation_guidance: float = 4.0, generation_shift: float = 1.0) -> None:
     """Write the EMA weights of the last checkpoint as a model folder (safetensors + configs); ``out``
     defaults to the world's bundled folder (:attr:`WorldSpec.model_dir`, e.g. ``assets/world-portraits``).
 
     ``world_model.json`` names the world (``"world"``), the model config and the training step; ``dtype``
     (float32, or float16 to halve the files) is the stored weights' type (backends load them as float32);
-    ``generation_guidance`` the model's text-to-image guidance (measure it with ``world eval --guidance``).
+    ``generation_guidance`` and ``generation_shift`` the model's text-to-image guidance and schedule shift (measure
+    them with ``world eval --guidance / --shift``; edits keep the unshifted schedule, ``sampling_shift``).
     """
     state = torch.load(run_dir / "transformer.pt", weights_only=False, map_location="cpu")
     model_config = WorldModelConfig(**state["model_config"])
@@ -356,5 +357,6 @@ def export(run_dir: Path, out: Path | None = None, log: Log = print, dtype: torc
     tokenizer.save(out / "tokenizer")
     (out / "world_model.json").write_text(json.dumps(
         {"world": model_config.world, "model_config": model_config.to_dict(), "train_step": state["step"],
-         "sampling_shift": 1.0, "generation_guidance": generation_guidance}, indent=1))
+         "sampling_shift": 1.0, "generation_guidance": generation_guidance, "generation_shift": generation_shift},
+        indent=1))
     log(f"exported step {state['step']} of the {model_config.world} model to {out}")

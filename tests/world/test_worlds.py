@@ -9,9 +9,11 @@ import pytest
 import torch
 
 from ems_core import EditConfig, EditSession, generate, load_backend
+from ems_core.backends.contract import ForwardingBackend
 from ems_core.backends.world import BUNDLED_MODEL_DIR, load_world_backend
 from ems_core.bench.world_model import run_eval, summarise_offsets, value_offsets
 from ems_core.cli import main
+from ems_core.sampling.schedules import shifted_sigmas
 from ems_core.portraits import PortraitCaptioner, random_portrait, render
 from ems_core.world import spec as spec_module
 from ems_core.world.captioner import WorldCaptioner
@@ -138,13 +140,14 @@ def test_portraits_smoke_training_resumes_exports_loads_and_edits(tmp_path):
     assert report["inversion"]["psnr_mean"] > 0
     agreement = report["inversion"]["autoencoder_agreement"]  # what generation can reach at most, per attribute
     assert set(agreement) == set(world_spec("portraits").attributes) and all(0 <= v <= 1 for v in agreement.values())
-    assert report["sampling_shift"] == 1.0  # the model's own
-    assert run_eval(str(model_dir), n_captions=1, n_inversions=0, steps=2, sampling_shift=3.0)["sampling_shift"] == 3.0
+    assert report["sampling_shift"] == report["generation_shift"] == 1.0  # the model's own
+    shifted = run_eval(str(model_dir), n_captions=1, n_inversions=0, steps=2, generation_shift=3.0)
+    assert shifted["generation_shift"] == 3.0 and shifted["sampling_shift"] == 1.0  # edits keep their schedule
     with pytest.raises(ValueError, match="shift must be positive"):
-        run_eval(str(model_dir), n_captions=1, n_inversions=0, sampling_shift=0.0)
+        run_eval(str(model_dir), n_captions=1, n_inversions=0, generation_shift=0.0)
 
 
-def test_float16_export_halves_the_files_and_loads_as_float32_with_its_generation_guidance(tmp_path):
+def test_float16_export_halves_the_files_and_loads_as_float32_with_its_generation_settings(tmp_path):
     run = tmp_path / "run"
     config = replace(tiny_config("portraits"), autoencoder_hidden=16)
     train = TrainConfig(steps=1, batch_size=1, threads=1, stats_batches=1)
@@ -152,22 +155,46 @@ def test_float16_export_halves_the_files_and_loads_as_float32_with_its_generatio
     train_transformer(run, train, config, log=lambda line: None)
     sizes = {}
     for dtype in (torch.float32, torch.float16):
-        export(run, tmp_path / str(dtype), log=lambda line: None, dtype=dtype, generation_guidance=2.5)
+        export(run, tmp_path / str(dtype), log=lambda line: None, dtype=dtype, generation_guidance=2.5,
+               generation_shift=3.0)
         sizes[dtype] = sum(p.stat().st_size for p in (tmp_path / str(dtype)).rglob("*.safetensors"))
     assert sizes[torch.float16] < 0.55 * sizes[torch.float32]
     backend = load_backend(str(tmp_path / str(torch.float16)))
     assert next(backend.transformer.parameters()).dtype == torch.float32
     assert backend.info.default_guidance == 2.5  # world_model.json's generation_guidance
     assert generate(backend, ["a portrait"], [0], steps=1)[0].size == (128, 128)
+    # Text-to-image samples on the generation shift; edits keep the unshifted schedule they were measured with.
+    assert torch.equal(backend.generation_sigmas(4), shifted_sigmas(4, 3.0))
+    assert torch.equal(backend.sigmas(4), shifted_sigmas(4, 1.0))
+    recording = TimeRecordingBackend(backend)
+    generate(recording, ["a portrait"], [0], steps=4, guidance=1.0)
+    assert list(dict.fromkeys(recording.times)) == pytest.approx(shifted_sigmas(4, 3.0)[:-1].tolist())
+    meta = json.loads((tmp_path / str(torch.float16) / "world_model.json").read_text())
+    del meta["generation_shift"]  # a folder exported before: generation on the edits' schedule
+    (tmp_path / str(torch.float16) / "world_model.json").write_text(json.dumps(meta))
+    assert load_backend(str(tmp_path / str(torch.float16))).generation_shift == 1.0
 
     converted = tmp_path / "converted"  # the float32 folder rewritten in float16 gives the same files
     convert(tmp_path / str(torch.float32), converted, torch.float16, log=lambda line: None)
+    assert load_backend(str(converted)).generation_shift == 3.0
     assert sum(p.stat().st_size for p in converted.rglob("*.safetensors")) == sizes[torch.float16]
     assert load_backend(str(converted)).info.default_guidance == 2.5
     convert(converted, converted, torch.float32, log=lambda line: None)  # in place, back to float32
     assert sum(p.stat().st_size for p in converted.rglob("*.safetensors")) == sizes[torch.float32]
     with pytest.raises(FileNotFoundError, match="not a bundled-model folder"):
         convert(tmp_path / "run", tmp_path / "nowhere", torch.float16)
+
+
+class TimeRecordingBackend(ForwardingBackend):
+    """Records the noise level of every velocity call."""
+
+    def __init__(self, backend):
+        super().__init__(backend)
+        self.times: list[float] = []
+
+    def velocity(self, latents, t, embedding):
+        self.times.append(float(t.flatten()[0]))
+        return self.inner.velocity(latents, t, embedding)
 
 
 def test_world_portraits_without_weights_is_one_clear_error(tmp_path, monkeypatch, capsys):
