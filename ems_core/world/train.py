@@ -57,6 +57,9 @@ class TrainConfig:
     stats_batches: int = 8  # autoencoder: batches of 64 fresh images that measure the latent statistics
     device: str = "cpu"  # "cuda" trains on a GPU (rendering stays on the CPU: use workers)
     workers: int = 0  # processes that render batches ahead; 0 renders in the training process (exact resume)
+    # Transformer: the share of each batch whose noise level is uniform on (0, 1) instead of logit-normal, which
+    # seldom draws t near 1, where text-to-image lays a picture out (docs/training.md, "Noise levels near 1").
+    uniform_t_share: float = 0.0
 
 
 def scene_batch(rng: random.Random, batch_size: int, world: WorldSpec | None = None) -> tuple[torch.Tensor, list[str]]:
@@ -121,6 +124,18 @@ def lr_at(step: int, config: TrainConfig) -> float:
 def logit_normal_t(batch: int, generator: torch.Generator) -> torch.Tensor:
     """t = sigmoid(n), n ~ N(0, 1): SD3's logit-normal timestep density."""
     return torch.sigmoid(torch.randn(batch, generator=generator))
+
+
+def training_t(batch: int, generator: torch.Generator, uniform_share: float = 0.0) -> torch.Tensor:
+    """Noise levels of one batch: logit-normal, but the first ``round(uniform_share * batch)`` uniform on (0, 1).
+
+    With no uniform share it draws exactly what :func:`logit_normal_t` draws (runs resume unchanged).
+    """
+    t = logit_normal_t(batch, generator)
+    uniform = round(uniform_share * batch)
+    if uniform:
+        t[:uniform] = torch.rand(uniform, generator=generator)
+    return t
 
 
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
@@ -197,7 +212,8 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
                       log: Log = print) -> None:
     """Phase 2: rectified-flow matching of the MMDiT and (jointly) the text encoder on frozen latents.
 
-    Loss ``|| v(z_t, t, c) - (eps - z_0) ||^2`` with ``z_t = (1 - t) z_0 + t eps``, logit-normal ``t``,
+    Loss ``|| v(z_t, t, c) - (eps - z_0) ||^2`` with ``z_t = (1 - t) z_0 + t eps``, logit-normal ``t`` (a
+    ``uniform_t_share`` of it uniform),
     captions dropped to ``""`` with probability ``empty_caption_prob``.
     """
     torch.set_num_threads(config.threads)
@@ -235,7 +251,7 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
         captions = [c if rng.random() >= config.empty_caption_prob else "" for c in captions]
         with torch.no_grad():
             z0 = autoencoder.encode(images.to(device, non_blocking=True))  # (B, C, h, w): the world's latent grid
-        t = logit_normal_t(config.batch_size, gen).to(device)
+        t = training_t(config.batch_size, gen, config.uniform_t_share).to(device)
         eps = torch.randn(z0.shape, generator=gen).to(device)
         z_t = (1 - t.view(-1, 1, 1, 1)) * z0 + t.view(-1, 1, 1, 1) * eps
         for group in opt.param_groups:

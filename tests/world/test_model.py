@@ -13,7 +13,7 @@ from ems_core.metrics import psnr
 from ems_core.world.model import TINY_TEST_CONFIG, WordTokenizer
 from ems_core.world.oracle import ATTRIBUTES, agreement, measure
 from ems_core.world.scene import caption_of, random_scene, render
-from ems_core.world.train import TrainConfig, export, train_autoencoder, train_transformer
+from ems_core.world.train import TrainConfig, export, logit_normal_t, train_autoencoder, train_transformer, training_t
 
 
 def test_tokenizer_round_trip_and_unknown_words():
@@ -22,6 +22,19 @@ def test_tokenizer_round_trip_and_unknown_words():
     assert ids.shape == (2, 16) and ids[0, 0] == tokenizer.bos_id and tokenizer.eos_id != 2
     assert tokenizer.unknown_words("a crimson blob") == ["crimson", "blob"]
     assert ids[1, 2] == tokenizer.index["<unk>"]
+
+
+def test_training_noise_levels_keep_logit_normal_unless_a_uniform_share_is_asked():
+    def draw(share: float, batch: int = 32) -> torch.Tensor:
+        return training_t(batch, torch.Generator().manual_seed(0), share)
+
+    assert torch.equal(draw(0.0), logit_normal_t(32, torch.Generator().manual_seed(0)))  # runs resume unchanged
+    mixed = draw(0.5)
+    assert torch.equal(mixed[16:], draw(0.0)[16:]) and not torch.equal(mixed[:16], draw(0.0)[:16])
+    many = torch.cat([training_t(1000, torch.Generator().manual_seed(seed), 1.0) for seed in range(4)])
+    near_noise = (many > 0.9).float().mean()  # uniform: 10% above 0.9; logit-normal: 1.4%
+    assert 0.08 < near_noise < 0.12 and (draw(0.0, 4000) > 0.9).float().mean() < 0.03
+    assert 0 < float(many.min()) and float(many.max()) < 1
 
 
 def test_training_smoke_resumes_and_exports(tmp_path):
