@@ -38,8 +38,8 @@ def sweep(model: str, captions: int, seed: int, guidances: list[float], shifts: 
 def row_text(row: dict) -> str:
     generation = row["generation"]
     weakest = min((value, name) for name, value in generation.items() if name != "all")
-    return (f"guidance {row['guidance']:<4} shift {row['shift']:<4} steps {row['steps']:<3} all {generation['all']:.3f}  "
-            f"weakest {weakest[1]} {weakest[0]:.3f}")
+    return (f"guidance {row['guidance']:<4} shift {row['shift']:<4} steps {row['steps']:<3} "
+            f"all {generation['all']:.3f}  weakest {weakest[1]} {weakest[0]:.3f}")
 
 
 def main() -> None:

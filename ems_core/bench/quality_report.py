@@ -31,7 +31,8 @@ METHOD_NOTES = {
     "flowedit": "FlowEdit (Kulikov et al.): inversion-free, coupled source/target paths, fresh noise each step",
     "invert-resample": "explicit, unguided inversion to t0 under the source prompt, guided re-sampling under the target",
     "sdedit": "seeded noise to t0, re-sampled under the target",
-    "regenerate": "text-to-image from seeded noise with the target prompt (the source image is ignored)",
+    "regenerate": "text-to-image from seeded noise with the target prompt, on the model's generation schedule "
+                  "(the source image is ignored)",
     "sds": "a latent direction per attribute from its text pair (SDS, whole image), at the model's direction "
            "noise level",
     "tloco": "T-LOCO: the text pair's PMP change pulled back through the Jacobian, at the model's direction noise "
