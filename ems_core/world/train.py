@@ -58,7 +58,8 @@ class TrainConfig:
     device: str = "cpu"  # "cuda" trains on a GPU (rendering stays on the CPU: use workers)
     workers: int = 0  # processes that render batches ahead; 0 renders in the training process (exact resume)
     # Transformer: the share of each batch whose noise level is uniform on (0, 1) instead of logit-normal, which
-    # seldom draws t near 1, where text-to-image lays a picture out (docs/training.md, "Noise levels near 1").
+    # seldom draws t near 1, where text-to-image lays a picture out (docs/training.md, "Noise levels near 1 in
+    # training").
     uniform_t_share: float = 0.0
 
 
