@@ -7,6 +7,8 @@ the cheap-move budget (8 evaluations a move: 5 steps from 0.8, 4 from 0.9), on h
 ``--noise-seeds 0,1`` scores every setting under each seed of the difference sampler's noise (``EditConfig.seed``;
 the app's is 0): one draw is shared by every edit of a run, so a single seed can flatter or sink a setting.
 ``--noise-grids 0,1,4`` does the same over ``EditConfig.noise_grid`` (0: the raw draw; docs/method.md).
+``--edit-shifts 1,2,3`` over the schedule the edits sample on (the model's ``sampling_shift``, ``t' = s t / (1 + (s -
+1) t)`` before the tail below ``t0`` is taken: a larger shift puts more of the steps near ``t0``).
 
 Prints one JSON line per setting and, last, the whole grid as one JSON object.
 """
@@ -35,6 +37,7 @@ def evaluate(backend, cases, config) -> dict:
     pairs = summary["pairs"] or {}
     probe = EditSession(backend, cases[0].image, prompt=cases[0].prompt, config=config)
     return {"start_time": config.start_time, "guidance": config.guidance, "steps": config.steps,
+            "edit_shift": backend.sampling_shift,
             "noise_seed": config.seed, "noise_grid": config.noise_grid, "source_guidance": config.source_guidance,
             "nfe_per_move": probe.edit_nfe(),
             "target_hit": summary["target_hit"], "preservation": summary["preservation"], "both": summary["both"],
@@ -56,6 +59,8 @@ def main() -> None:
     parser.add_argument("--noise-seeds", default="0", help="comma-separated EditConfig.seed values to score each "
                                                                "setting under (default: 0, the app's)")
     parser.add_argument("--noise-grids", help="comma-separated EditConfig.noise_grid values (default: the model's)")
+    parser.add_argument("--edit-shifts", help="comma-separated schedule shifts for the edits (default: the model's "
+                                              "sampling_shift)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -70,7 +75,10 @@ def main() -> None:
     for start_time, guidance, *rest in settings:
         steps, source_guidance = (rest + [None, None])[:2]
         grids = [int(g) for g in args.noise_grids.split(",")] if args.noise_grids else [base.noise_grid]
-        for noise_grid, noise_seed in itertools.product(grids, (int(s) for s in args.noise_seeds.split(","))):
+        shifts = [float(v) for v in args.edit_shifts.split(",")] if args.edit_shifts else [backend.sampling_shift]
+        for noise_grid, noise_seed, shift in itertools.product(grids, (int(s) for s in args.noise_seeds.split(",")),
+                                                               shifts):
+            backend.sampling_shift = shift
             config = base.with_(start_time=start_time, guidance=guidance, seed=noise_seed, noise_grid=noise_grid,
                                 steps=int(steps) if steps else base.steps, source_guidance=source_guidance)
             row = evaluate(backend, cases, config)
