@@ -52,6 +52,9 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--uniform-t-share", type=float, default=0.0,
                    help="transformer: share of each batch whose noise level is uniform on (0, 1) instead of "
                         "logit-normal (default 0; more training near pure noise, where a picture is laid out)")
+    t.add_argument("--uniform-t-from", type=int, default=0,
+                   help="transformer: the first step that draws --uniform-t-share (default 0: every step; the shipped "
+                        "portrait model's last 3,000 steps: 36000 with --steps 39000)")
     t.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     t.add_argument("--init-from", help="transformer: start a new run folder from this exported model folder (its "
                                        "weights and step; a fresh optimiser), then train to --steps; a folder that "
@@ -136,9 +139,10 @@ def run_world(args: argparse.Namespace) -> int:
         if model_config.latent_size % model_config.patch_size:
             raise ValueError(f"--patch-size {model_config.patch_size} does not divide the {model_config.latent_size}x"
                              f"{model_config.latent_size} latent grid")
-        if args.batch_size < 1 or args.workers < 0 or not 0 < args.lr < 1 or not 0 <= args.uniform_t_share <= 1:
-            raise ValueError("--batch-size must be >= 1, --workers >= 0, --lr in (0, 1) and --uniform-t-share in "
-                             "[0, 1]")
+        if (args.batch_size < 1 or args.workers < 0 or not 0 < args.lr < 1 or not 0 <= args.uniform_t_share <= 1
+                or args.uniform_t_from < 0):
+            raise ValueError("--batch-size must be >= 1, --workers >= 0, --lr in (0, 1), --uniform-t-share in "
+                             "[0, 1] and --uniform-t-from >= 0")
         common = dict(seed=args.seed, threads=args.threads, batch_size=args.batch_size, lr=args.lr,
                       device=args.device, workers=args.workers)
         if args.phase in ("autoencoder", "all"):
@@ -153,7 +157,8 @@ def run_world(args: argparse.Namespace) -> int:
             else:
                 model_config = seed_run_from_export(Path(args.init_from), run_dir, log=log)
         if args.phase in ("transformer", "all"):
-            config = TrainConfig(steps=args.steps or 11000, uniform_t_share=args.uniform_t_share, **common)
+            config = TrainConfig(steps=args.steps or 11000, uniform_t_share=args.uniform_t_share,
+                                 uniform_t_from=args.uniform_t_from, **common)
             train_transformer(run_dir, config, model_config, log=log)
         return 0
     if args.world_command == "export":

@@ -61,6 +61,7 @@ class TrainConfig:
     # seldom draws t near 1, where text-to-image lays a picture out (docs/training.md, "Noise levels near 1 in
     # training").
     uniform_t_share: float = 0.0
+    uniform_t_from: int = 0  # the first step drawing it (the shipped portrait model: 36,000 of 39,000)
 
 
 def scene_batch(rng: random.Random, batch_size: int, world: WorldSpec | None = None) -> tuple[torch.Tensor, list[str]]:
@@ -125,6 +126,12 @@ def lr_at(step: int, config: TrainConfig) -> float:
 def logit_normal_t(batch: int, generator: torch.Generator) -> torch.Tensor:
     """t = sigmoid(n), n ~ N(0, 1): SD3's logit-normal timestep density."""
     return torch.sigmoid(torch.randn(batch, generator=generator))
+
+
+def uniform_share_at(step: int, config: TrainConfig) -> float:
+    """The uniform share of the noise levels at ``step`` (0-based): ``uniform_t_share`` from ``uniform_t_from`` on,
+    none before, so one command trains what a run continued with ``--uniform-t-share`` trained."""
+    return config.uniform_t_share if step >= config.uniform_t_from else 0.0
 
 
 def training_t(batch: int, generator: torch.Generator, uniform_share: float = 0.0) -> torch.Tensor:
@@ -214,7 +221,7 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
     """Phase 2: rectified-flow matching of the MMDiT and (jointly) the text encoder on frozen latents.
 
     Loss ``|| v(z_t, t, c) - (eps - z_0) ||^2`` with ``z_t = (1 - t) z_0 + t eps``, logit-normal ``t`` (a
-    ``uniform_t_share`` of it uniform),
+    ``uniform_t_share`` of it uniform from step ``uniform_t_from`` on),
     captions dropped to ``""`` with probability ``empty_caption_prob``.
     """
     torch.set_num_threads(config.threads)
@@ -252,7 +259,7 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
         captions = [c if rng.random() >= config.empty_caption_prob else "" for c in captions]
         with torch.no_grad():
             z0 = autoencoder.encode(images.to(device, non_blocking=True))  # (B, C, h, w): the world's latent grid
-        t = training_t(config.batch_size, gen, config.uniform_t_share).to(device)
+        t = training_t(config.batch_size, gen, uniform_share_at(step, config)).to(device)
         eps = torch.randn(z0.shape, generator=gen).to(device)
         z_t = (1 - t.view(-1, 1, 1, 1)) * z0 + t.view(-1, 1, 1, 1) * eps
         for group in opt.param_groups:

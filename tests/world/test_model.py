@@ -13,7 +13,8 @@ from ems_core.metrics import psnr
 from ems_core.world.model import TINY_TEST_CONFIG, WordTokenizer
 from ems_core.world.oracle import ATTRIBUTES, agreement, measure
 from ems_core.world.scene import caption_of, random_scene, render
-from ems_core.world.train import TrainConfig, export, logit_normal_t, train_autoencoder, train_transformer, training_t
+from ems_core.world.train import (TrainConfig, export, logit_normal_t, train_autoencoder, train_transformer, training_t,
+                                  uniform_share_at)
 
 
 def test_tokenizer_round_trip_and_unknown_words():
@@ -35,6 +36,13 @@ def test_training_noise_levels_keep_logit_normal_unless_a_uniform_share_is_asked
     near_noise = (many > 0.9).float().mean()  # uniform: 10% above 0.9; logit-normal: 1.4%
     assert 0.08 < near_noise < 0.12 and (draw(0.0, 4000) > 0.9).float().mean() < 0.03
     assert 0 < float(many.min()) and float(many.max()) < 1
+
+
+def test_the_uniform_share_starts_at_its_step():
+    late = TrainConfig(uniform_t_share=0.5, uniform_t_from=36000)
+    assert [uniform_share_at(step, late) for step in (0, 35999, 36000, 38999)] == [0.0, 0.0, 0.5, 0.5]
+    assert uniform_share_at(0, TrainConfig(uniform_t_share=0.25)) == 0.25  # from step 0 by default
+    assert uniform_share_at(10**6, TrainConfig()) == 0.0
 
 
 def test_training_smoke_resumes_and_exports(tmp_path):
