@@ -1,8 +1,8 @@
 """How well the portrait oracle reads held-out portraits back, clean and degraded; how fast they render.
 
 For N seeded random portraits (seeds from --offset, none of which the tests or the oracle's calibration
-use), each rendered clean and degraded (Gaussian blur sigma 0.7, noise std 4/255, JPEG quality 80, and
-all three in that order): per attribute, the share of measured caption words equal to the truth and
+use), each rendered clean and degraded (Gaussian blur sigma 0.7, noise std 4/255, JPEG quality 80, all
+three in that order, and slow colour blotches of std 8/255, :func:`shading`): per attribute, the share of measured caption words equal to the truth and
 the mean absolute error of the continuous value (in the attribute's own units, see ``BANDS``), and the
 nuisance errors (head offset px, tilt degrees, lighting). Render and measure times are medians over
 the clean renders (single thread). The last line is one JSON object with every number.
@@ -45,7 +45,18 @@ def combined(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return jpeg(noise(blur(image, rng), rng), rng)
 
 
-CONDITIONS = {"clean": lambda image, rng: image, "blur": blur, "noise": noise, "jpeg": jpeg, "combined": combined}
+def shading(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Slow colour blotches, as a generative model paints them on flat skin: per channel, a 4x4 grid of values
+    (std 8/255) upsampled bicubically over the image (one cell is 32 px)."""
+    pixels = np.asarray(image, dtype=np.float64)
+    size = (pixels.shape[1], pixels.shape[0])
+    field = [np.asarray(Image.fromarray(rng.normal(0.0, 8.0, (4, 4)).astype(np.float32), mode="F")
+                        .resize(size, Image.BICUBIC), dtype=np.float64) for _ in range(3)]
+    return Image.fromarray(np.clip(np.round(pixels + np.stack(field, axis=-1)), 0, 255).astype(np.uint8))
+
+
+CONDITIONS = {"clean": lambda image, rng: image, "blur": blur, "noise": noise, "jpeg": jpeg, "combined": combined,
+              "shading": shading}
 NUISANCE = ("head_x", "head_y", "tilt", "lighting")
 
 

@@ -438,8 +438,9 @@ def _face_rx(frame: _HeadFrame) -> tuple[float, list[tuple[float, float]]]:
     (x, y) of every edge it was read from.
 
     Along each row (5 rows averaged), outwards from the cheek: the edge is where the colour's
-    projection onto (outside colour - cheek colour) crosses one half; the outside colour is the one
-    furthest from the skin within 3 px past the first sample that starts 2 px of clearly non-skin.
+    projection onto (outside colour - skin colour) crosses one half; the edge's skin colour is the mean 2-4 px
+    inside the first sample that starts 2 px clearly unlike it, the outside colour the one furthest from that
+    skin within 3 px past it (:func:`_edge`: a slow drift across the cheek is not an edge).
     Colours in YCbCr with the chroma weighted 0.2 (JPEG halves its resolution and moves its edges by up
     to a pixel), or with full chroma where no row shows an edge that way. Hair of the skin's luma and
     a chroma difference below ~40 (8 after weighting) is missed and the next edge out is read:
@@ -465,24 +466,37 @@ def _face_rx(frame: _HeadFrame) -> tuple[float, list[tuple[float, float]]]:
     return math.nan, []
 
 
+EDGE_REFERENCE = (8, 16)
+"""A profile sample is compared with the mean colour of the samples 2-4 px further in (``(near, far)`` in 0.25 px
+samples): a slow drift of the cheek's colour (shading a generative model paints on flat skin) is not an edge."""
+
+
 def _edge(profile: np.ndarray, u: np.ndarray) -> float:
     """First skin-to-outside edge along a colour profile (linear colour space, ``u`` ascending from the
-    cheek), or NaN."""
+    cheek), or NaN. Each sample is compared with the colour just inside it (:data:`EDGE_REFERENCE`), not with the
+    cheek's at ``|u|`` 14-17: an edge is a change within 2 px."""
     inner = profile[:12].mean(axis=0)  # |u| in [14, 17)
-    d = np.linalg.norm(profile - inner, axis=1)
-    noise = float(np.sqrt(np.mean(d[:12] ** 2)))
-    above = d > max(5.0, 4.0 * noise)
+    noise = float(np.sqrt(np.mean(np.sum((profile[:12] - inner) ** 2, axis=1))))
+    near, far_off = EDGE_REFERENCE
+    index = np.arange(len(profile))
+    lo, hi = np.maximum(index - far_off, 0), np.maximum(index - near, 1)
+    sums = np.concatenate([np.zeros((1, profile.shape[1])), np.cumsum(profile, axis=0)])
+    reference = (sums[hi] - sums[lo]) / (hi - lo)[:, None]
+    reference[index < near] = inner
+    above = np.linalg.norm(profile - reference, axis=1) > max(5.0, 4.0 * noise)
     lasting = np.lib.stride_tricks.sliding_window_view(np.append(above, [False] * 7), 8).all(axis=1)
     outside = np.nonzero(lasting)[0]  # non-skin for 2 px on (not a JPEG ripple)
     if len(outside) == 0:
         return math.nan
     k = int(outside[0])
+    skin = reference[k]
+    d = np.linalg.norm(profile - skin, axis=1)
     far = k + int(np.argmax(d[k:k + 12]))  # the plateau past the edge (within 3 px)
-    direction = profile[far] - inner
+    direction = profile[far] - skin
     norm2 = float(direction @ direction)
     if norm2 < 6.0 ** 2:
         return math.nan
-    t = (profile - inner) @ direction / norm2
+    t = (profile - skin) @ direction / norm2
     lo = max(k - 10, 0)
     seg = t[lo:k + 7]
     cross = np.nonzero((seg[:-1] < 0.5) & (seg[1:] >= 0.5))[0]

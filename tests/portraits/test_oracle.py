@@ -259,3 +259,17 @@ def test_grey_temples_reads_the_second_age_cue():
         shares = [measure(render(Portrait(age=age, **hair))).raw["grey_temples"] for age in (0.1, 0.45, 0.7, 1.0)]
         assert shares[0] < 0.1 and shares[-1] > 0.9, (hair, shares)
         assert all(a < b for a, b in zip(shares, shares[1:])), (hair, shares)
+
+
+def test_a_slow_shading_across_the_cheeks_is_not_read_as_the_face_edge():
+    """A generator paints flat skin with slow colour drifts: darkening both cheeks by up to 8 levels over 20 px
+    (symmetric, so the lighting fit does not absorb it) must leave the face width where the outline is."""
+    from ems_core.portraits.scene import HEAD_CENTRE
+
+    for portrait in (Portrait(face_width=0.9, hair_length=0.2), Portrait(face_width=0.85, skin=0.7, hair_length=0.9),
+                     Portrait(face_width=0.5, hair_hue=0.4, hair_lightness=0.5)):
+        pixels = np.asarray(render(portrait), dtype=np.float64)
+        x = np.arange(128.0) - HEAD_CENTRE[0] - portrait.head_x
+        shade = 8.0 * np.clip((np.abs(x) - 14.0) / 20.0, 0.0, 1.0)
+        shaded = Image.fromarray(np.clip(np.round(pixels - shade[None, :, None]), 0, 255).astype(np.uint8))
+        assert abs(measure(shaded).face_width - portrait.face_width) < 0.05, portrait
