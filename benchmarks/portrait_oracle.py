@@ -2,12 +2,13 @@
 
 For N seeded random portraits (seeds from --offset, none of which the tests or the oracle's calibration
 use), each rendered clean and degraded (Gaussian blur sigma 0.7, noise std 4/255, JPEG quality 80, all
-three in that order, and slow colour blotches of std 8/255, :func:`shading`): per attribute, the share of measured caption words equal to the truth and
-the mean absolute error of the continuous value (in the attribute's own units, see ``BANDS``), and the
-nuisance errors (head offset px, tilt degrees, lighting). Render and measure times are medians over
-the clean renders (single thread). The last line is one JSON object with every number.
+three in that order, and slow colour blotches of std 8/255, :func:`shading`): per attribute, the share of
+measured caption words equal to the truth and the mean absolute error of the continuous value (in the
+attribute's own units, see ``BANDS``), and the nuisance errors (head offset px, tilt degrees, lighting).
+Render and measure times are medians over the clean renders (single thread). The last line is one JSON
+object with every number.
 
-    python benchmarks/portrait_oracle.py --n 500 --out benchmarks/results/portrait_oracle.json
+    python benchmarks/portrait_oracle.py --n 500 --out benchmarks/results/portrait_oracle_v3.json
 """
 
 from __future__ import annotations
