@@ -25,9 +25,8 @@ import torch
 from ..backends.contract import Backend
 from ..anticipate import ANTICIPATED_POSITIONS, SLIDER_STEP, neighbour_positions
 from ..config import DEGREE_RANGE, EditConfig, preview_config
-from ..extract import Attribute
 from ..session import EditSession
-from ..world.scene import caption_of, random_scene, render
+from .world_model import world_of
 
 __all__ = ["LatencyReport", "measure_latency"]
 
@@ -70,14 +69,19 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+SLIDER_OF_WORLD = {"shapes": "colour", "portraits": "smile"}  # the slider moved: each world's demo attribute
+
+
 def _scene_session(backend: Backend, config: EditConfig, seed: int) -> tuple[EditSession, str]:
-    """A session on a world scene resized to the backend's resolution, with one colour attribute."""
-    scene = random_scene(random.Random(seed))
-    image = render(scene).resize((backend.info.image_size,) * 2)
-    session = EditSession(backend, image, prompt=caption_of(scene), config=config)
-    target = "blue" if scene.colour != "blue" else "red"
-    session.configure(session.source_prompt, [Attribute("colour", scene.colour, target)])
-    return session, "colour"
+    """A session on a render of the backend's world (shapes for any other backend), resized to the backend's
+    resolution, with the world's demo slider (:data:`SLIDER_OF_WORLD`) towards its captioner's first choice."""
+    world = world_of(backend)
+    image, caption = world.sample(random.Random(seed))
+    session = EditSession(backend, image.resize((backend.info.image_size,) * 2), prompt=caption, config=config)
+    name = SLIDER_OF_WORLD[world.name]
+    preset = next(p for p in world.captioner().attribute_presets(caption) if p.name == name)
+    session.configure(session.source_prompt, [preset.attribute()])
+    return session, name
 
 
 def measure_latency(backend: Backend, repeats: int = 20, config: EditConfig | None = None,
