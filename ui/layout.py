@@ -481,6 +481,13 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
             except (ValueError, TypeError, gr.Error):  # half-typed rows while dragging: the release reports it
                 return skip(result_outputs)
 
+        def on_warm_up(values: dict):
+            """A new image: queue its first slider's work ahead of the first drag (no model call here)."""
+            try:
+                studio.warm_up(*form.read(values))
+            except (ValueError, TypeError):  # a form the user has not finished: the first move does the work
+                pass
+
         def on_stale(values: dict):
             """The form changed: say the image is stale, and relabel the sliders with the new phrases."""
             count = values[row_count]
@@ -599,7 +606,8 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
         for opened_event in (source_image.upload(on_open, [source_image, workspace], opened_outputs, **compute),
                              examples.load_input_event.then(on_open, [source_image, workspace], opened_outputs,
                                                             **compute)):
-            opened_event.success(on_carried_directions, direction_inputs, direction_outputs, **compute)
+            opened_event.success(on_carried_directions, direction_inputs, direction_outputs, **compute).success(
+                on_warm_up, form.inputs, [], show_progress="hidden", concurrency_limit=None)
         source_image.clear(on_open, [source_image, workspace], opened_outputs, **compute)
         render_events = [render_button.click] + [r.degree.release for r in rows] + [r.target.select for r in rows]
         for event in render_events:

@@ -259,6 +259,25 @@ class Studio:
             self.anticipator.submit(workspace, request, name)
         return rendered
 
+    def warm_up(self, workspace: Workspace | None, request: EditRequest) -> bool:
+        """A newly opened image, while the user looks at it: the first slider's calibration is fitted and the
+        positions around the source rendered ahead in the background, as after a release, so that the first drag
+        shows full-quality renders at no cost instead of paying the image's first-time work (the source path and
+        a calibration: about 0.6 s on the shapes model, 1.5 s on portraits). Returns whether a job was queued:
+        not without rendering ahead, once the user has moved a slider on this image, or for a request the form
+        cannot render yet (it then waits for the first move as before)."""
+        if self.anticipator is None or workspace is None or workspace.latest_move or workspace.latest_preview:
+            return False
+        name = moved_attribute(None, request)
+        try:
+            request.validate()
+        except ValueError:
+            return False
+        if name is None:
+            return False
+        self.anticipator.submit(workspace, request, name)
+        return True
+
     def _render(self, workspace: Workspace, request: EditRequest,
                 progress: Callable[[float, str], None] | None) -> Rendered:
         result = workspace.render(request, progress)

@@ -110,6 +110,23 @@ def test_after_a_release_the_neighbours_are_rendered_ahead_and_cost_nothing(stud
     assert workspace.latest_preview.nfe == 0 and shown is not None
 
 
+def test_an_opened_image_is_warmed_up_so_that_the_first_drag_costs_nothing(studio, red_circle):
+    cold = studio.open_image(red_circle).workspace  # no warm-up: the first drag pays the image's first-time work
+    studio.preview(cold, request(studio, 0.1))
+    assert cold.latest_preview.prepare_nfe >= 8 + 72 and cold.latest_preview.nfe > 0  # source path, calibration
+    workspace = studio.open_image(red_circle).workspace
+    assert studio.warm_up(workspace, request(studio, 0.0))
+    assert studio.anticipator.wait_idle(120) and studio.anticipator.rendered >= ANTICIPATED_POSITIONS - 3
+    shown = studio.preview(workspace, request(studio, 0.1))
+    assert shown is not None and workspace.latest_preview.nfe == 0 and workspace.latest_preview.prepare_nfe == 0
+    assert np.array_equal(np.asarray(shown.comparison[1]),  # the full-quality render the release would show
+                          np.asarray(studio.render(cold, request(studio, 0.1)).comparison[1]))
+    assert not studio.warm_up(workspace, request(studio, 0.0))  # the user has moved: releases take over
+    unfinished = EditRequest(CAPTION, (Attribute("colour", "purple", "blue"),), {}, studio.default_config())
+    assert not studio.warm_up(studio.open_image(red_circle).workspace, unfinished)  # "purple" is not in the prompt
+    assert not Studio(studio.backend, studio.model, studio.captioner).warm_up(workspace, request(studio, 0.0))
+
+
 def test_a_new_request_cancels_its_workspace_job_and_release_drops_it(studio, red_circle):
     workspace = studio.open_image(red_circle).workspace
     studio.anticipator.positions = 200  # more than the grid: the job would take a while
