@@ -67,7 +67,8 @@ def run_bench(args: argparse.Namespace) -> int:
             ("revisit p50", report["revisit_p50_ms"], report["nfe_revisit"]),
             ("full re-edit p50 (no cache)", report["full_reedit_p50_ms"], "all"),
             ("render one position ahead (idle)", report["ahead_ms_per_position"], report["nfe_per_move"]),
-            ("nudge p50 (rendered ahead)", report["nudge_p50_ms"], report["nfe_nudge"])]
+            ("nudge p50 (rendered ahead)", report["nudge_p50_ms"], report["nfe_nudge"]),
+            ("first move, calibrated slider", report["first_calibrated_ms"], report["first_calibrated_nfe"])]
     print(f"{'move':32} {'ms':>9}  NFE")
     for label, ms, nfe in rows:
         print(f"{label:32} {ms:9.1f}  {nfe}")

@@ -21,3 +21,5 @@ def test_the_session_is_a_scene_of_the_models_world_with_its_demo_slider(model, 
 def test_a_portrait_run_reports_the_portrait_model():
     report = measure_latency(load_backend("tiny-random-portraits"), repeats=1)
     assert report.model == "tiny-random-portraits" and report.nfe_per_move == 8 and report.nfe_revisit == 0
+    # a new image's first calibrated move: the source path, the calibration's 9 renders and the move
+    assert report.first_calibrated_nfe == 8 + 9 * 8 + 8 and report.first_calibrated_ms > report.move_p50_ms
