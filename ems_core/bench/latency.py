@@ -80,7 +80,7 @@ SLIDER_OF_WORLD = {"shapes": "colour", "portraits": "smile"}  # the slider moved
 
 def _scene_session(backend: Backend, config: EditConfig, seed: int) -> tuple[EditSession, str]:
     """A session on a render of the backend's world (shapes for any other backend), resized to the backend's
-    resolution, with the world's demo slider (:data:`SLIDER_OF_WORLD`) towards its captioner's first choice."""
+    resolution, with the world's demo slider (:data:`SLIDER_OF_WORLD`) towards its preset's default target."""
     world = world_of(backend)
     image, caption = world.sample(random.Random(seed))
     session = EditSession(backend, image.resize((backend.info.image_size,) * 2), prompt=caption, config=config)

@@ -113,9 +113,23 @@ class AttributePreset:
         i, j = folded.index(source), folded.index(target)
         return tuple(self.scale[i + 1:j] if i < j else self.scale[j + 1:i][::-1])
 
+    @property
+    def default_target(self) -> str:
+        """The target a new slider starts with: for an ordered attribute the end of its scale farther from the
+        source (the lower end on a tie), so that the slider spans the whole scale through every phrase between
+        ("frowning" -> "beaming"); otherwise the first choice."""
+        folded = [phrase.casefold() for phrase in self.scale]
+        source = self.source.strip().casefold()
+        if source in folded:
+            index = folded.index(source)
+            end = self.scale[0] if index >= len(self.scale) - 1 - index else self.scale[-1]
+            if end in self.choices:
+                return end
+        return (self.choices or ("",))[0]
+
     def attribute(self, target: str | None = None) -> Attribute:
-        """The attribute towards ``target`` (default: the first choice), through the scale's waypoints."""
-        target = target if target is not None else (self.choices or ("",))[0]
+        """The attribute towards ``target`` (default: :attr:`default_target`), through the scale's waypoints."""
+        target = target if target is not None else self.default_target
         return Attribute(self.name, self.source, target, via=self.waypoints(target))
 
 

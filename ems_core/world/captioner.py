@@ -102,8 +102,9 @@ def attribute_presets(caption: str) -> list[AttributePreset]:
         ValueError: if ``caption`` does not name every attribute (see :func:`parse_caption`).
 
     Example:
-        >>> attribute_presets("a large red circle at the top left on a white background")[1]
-        AttributePreset(name='colour', source='red', choices=('orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink'))
+        >>> preset = attribute_presets("a large red circle at the top left on a white background")[1]
+        >>> preset.name, preset.source, preset.choices
+        ('colour', 'red', ('orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink'))
     """
     words = parse_caption(caption)
     presets = []

@@ -35,3 +35,14 @@ def test_preset_makes_the_attribute():
     preset = AttributePreset("colour", "red", ("blue", "green"))
     assert preset.attribute() == Attribute("colour", "red", "blue")
     assert preset.attribute("green").target_prompt(PROMPT) == PROMPT.replace("red", "green")
+
+
+def test_a_new_slider_spans_the_whole_scale_from_its_source():
+    smile = ("frowning", "with a neutral expression", "slightly smiling", "smiling", "beaming")
+    frowning = AttributePreset("smile", "frowning", smile[1:], smile)
+    assert frowning.default_target == "beaming"
+    assert frowning.attribute() == Attribute("smile", "frowning", "beaming", via=smile[1:4])
+    assert AttributePreset("smile", "smiling", smile[:3] + smile[4:], smile).default_target == "frowning"
+    assert AttributePreset("smile", "slightly smiling", smile[:2] + smile[3:], smile).default_target == "frowning"
+    assert AttributePreset("colour", "red", ("blue", "green")).default_target == "blue"  # unordered: the first
+    assert AttributePreset("size", "huge", ("small", "large"), ("small", "large")).default_target == "small"
