@@ -71,10 +71,7 @@ def test_each_hostile_argument_is_one_line_before_any_model_work(case, capsys, t
     change, message = CASES[case]
     folder = str(next(iter(corpus.values())).parent)
     fill = lambda text: text.replace("{tmp}", str(tmp_path)).replace("{corpus}", folder)  # noqa: E731
-    if isinstance(change, dict):
-        argv = edit(**{k: fill(v) for k, v in change.items()})
-    else:
-        argv = edit(*change)
+    argv = [fill(arg) for arg in (edit(**change) if isinstance(change, dict) else edit(*change))]  # no "{tmp}" left
     if case == "cuda on a CPU machine":
         import torch
 
