@@ -5,21 +5,25 @@ Examples::
     python app.py                                        # bundled shapes-world model, CPU
     python app.py --model stabilityai/stable-diffusion-3.5-medium --device cuda
     python app.py --model tiny-random-world --port 7861  # random weights, for development
+    EMS_STUDIO_MODEL=world-portraits python app.py       # the model by environment (a Space's variables)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ems_core import DEFAULT_MODEL, registered_backends
 
+MODEL_VARIABLE = "EMS_STUDIO_MODEL"  # the model when --model is not given: a Hugging Face Space sets it in its settings
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="EMS Studio: edit one attribute of an image by a chosen degree")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
+    parser.add_argument("--model", default=os.environ.get(MODEL_VARIABLE, "").strip() or DEFAULT_MODEL,
                         help=f"a registered name ({', '.join(registered_backends())}), an SD3/Flux diffusers hub id "
-                             "or a local folder")
+                             f"or a local folder (default: ${MODEL_VARIABLE} if set, else {DEFAULT_MODEL})")
     parser.add_argument("--device", default="auto", help='torch device: "cpu", "cuda", "cuda:1"... '
                                                          '(default: cuda when available, else cpu)')
     parser.add_argument("--dtype", choices=["float32", "bfloat16", "float16"],

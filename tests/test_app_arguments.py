@@ -1,0 +1,15 @@
+"""``app.py``'s arguments: the model comes from --model, else $EMS_STUDIO_MODEL (a Space's variable), else the
+bundled default."""
+
+import app
+from ems_core import DEFAULT_MODEL
+
+
+def test_the_model_comes_from_the_flag_then_the_environment_then_the_default(monkeypatch):
+    monkeypatch.delenv(app.MODEL_VARIABLE, raising=False)
+    assert app.build_parser().parse_args([]).model == DEFAULT_MODEL
+    monkeypatch.setenv(app.MODEL_VARIABLE, " world-portraits ")
+    assert app.build_parser().parse_args([]).model == "world-portraits"
+    assert app.build_parser().parse_args(["--model", "tiny-random-world"]).model == "tiny-random-world"
+    monkeypatch.setenv(app.MODEL_VARIABLE, "  ")  # set but empty: the default
+    assert app.build_parser().parse_args([]).model == DEFAULT_MODEL
