@@ -3,7 +3,7 @@
 import pytest
 
 from ems_core.backends import load_backend
-from ems_core.bench.latency import SLIDER_OF_WORLD, _scene_session, measure_latency
+from ems_core.bench.latency import SLIDER_OF_WORLD, _scene_session
 from ems_core.world.spec import world_spec
 
 
@@ -17,9 +17,3 @@ def test_the_session_is_a_scene_of_the_models_world_with_its_demo_slider(model, 
     attribute = session.attributes[name]
     assert attribute.source in session.source_prompt and attribute.target != attribute.source
 
-
-def test_a_portrait_run_reports_the_portrait_model():
-    report = measure_latency(load_backend("tiny-random-portraits"), repeats=1)
-    assert report.model == "tiny-random-portraits" and report.nfe_per_move == 8 and report.nfe_revisit == 0
-    # a new image's first calibrated move: the source path, the calibration's 9 renders and the move
-    assert report.first_calibrated_nfe == 8 + 9 * 8 + 8 and report.first_calibrated_ms > report.move_p50_ms

@@ -109,4 +109,6 @@ def test_bench_latency_prints_a_table_then_one_json_line(capsys):
     assert report["move_p50_ms"] <= report["move_p95_ms"] and report["peak_rss_mb"] > 0
     assert report["nfe_nudge"] == 0 and report["ahead_ms_per_position"] > 0  # a nudge lands on a position rendered ahead
     assert 0 <= report["ahead_hit_rate_anywhere"] <= 1
+    # a new image's first calibrated move: the source path, the calibration's 9 renders and the move
+    assert report["first_calibrated_nfe"] == 8 + 9 * 8 + 8 and report["first_calibrated_ms"] > report["move_p50_ms"]
     assert main(["bench", "latency", "--model", "tiny-random-world", "--repeats", "0"]) == 2
