@@ -506,11 +506,19 @@ def _edge(profile: np.ndarray, u: np.ndarray) -> float:
     return float(u[j] + 0.25 * (0.5 - t[j]) / max(t[j + 1] - t[j], 1e-6))
 
 
-def _forehead_lines(frame: _HeadFrame, skin_rgb: np.ndarray) -> float:
-    """Darkness relative to the skin, summed over the two forehead-line bands (|u| <= 9, +-2.2 px), per
-    px of line length (the line colour is the skin darkened by FOREHEAD_LINE_DARKNESS x age)."""
+FOREHEAD_REFERENCE = (-3.0, 3.0, -18.0, -15.0)  # head-frame box (u0, u1, v0, v1): bare forehead skin between the
+# brows (they start at |u| 3.7, below v -14), 3-6 px below the lower line's centre: the skin the lines darken
+
+
+def _forehead_lines(frame: _HeadFrame) -> float:
+    """Darkness relative to the forehead's own skin (the median luma in :data:`FOREHEAD_REFERENCE`), summed over
+    the two forehead-line bands (|u| <= 9, +-2.2 px), per px of line length (the line colour is the skin darkened
+    by FOREHEAD_LINE_DARKNESS x age). The reference is a few px from the lines, not the cheeks 25 px below them:
+    a slow shading across the face (the model paints some) is then nearly the same at the lines and at their
+    reference."""
     rgb, u, v = frame.grid(-9, 9, -28, -17, 0.25)
-    darkness = 1.0 - _luma(rgb) / float(_luma(skin_rgb))
+    reference, _, _ = frame.grid(*FOREHEAD_REFERENCE, 0.5)
+    darkness = 1.0 - _luma(rgb) / max(float(np.mean(_luma(reference))), 1.0)
     total = 0.0
     for line in FOREHEAD_LINES:
         centre = line + 0.8 * (u / 9.0) ** 2  # the lines' curvature in the renderer
@@ -750,7 +758,7 @@ def _measure_raw(rgb: np.ndarray) -> dict:
     crown, _, _ = frame.grid(-2.5, 2.5, -40, -36, 0.5)  # inside the colour kept at the crown at any age
     hair_lab = rgb_to_lab(np.median(crown.reshape(-1, 3), axis=0))
     out["hair_hue"], out["hair_lightness"], _ = _nearest_on_palette("hair", hair_lab)
-    out["forehead"] = _forehead_lines(frame, skin_rgb)
+    out["forehead"] = _forehead_lines(frame)
     out["eyes"], out["eyes_residual"] = _eyes_fit(frame, y_skin)
     out["smile"], out["smile_residual"] = _smile_fit(frame, y_skin)
     out["frame_darkness"] = _frame_darkness(frame, skin_rgb)
