@@ -8,7 +8,8 @@
   (:func:`ems_core.anticipate.neighbour_positions`) are rendered one by one into the workspace's memo by one
   background thread, so a later move there costs no evaluation. A newer request of the same workspace cancels
   its job; a job that gave way resumes once the model is free. Jobs are kept for at most
-  :data:`MAX_JOBS` workspaces (the oldest dropped).
+  :data:`MAX_JOBS` workspaces (the oldest dropped). A newly opened image gets the same job for its first slider
+  (a *warm-up*), which runs only while no release's job is pending.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class _Job:
     request: EditRequest
     name: str
     positions: list[float]
+    warm_up: bool = False  # a newly opened image's job: it runs only when no release's job waits
     not_before: float = field(default_factory=lambda: time.monotonic() + START_DELAY_S)
 
 
@@ -117,15 +119,17 @@ class Anticipator:
         self.rendered = 0  # positions rendered ahead (memo hits excluded)
         self.yielded = 0  # renders given up for a real request
 
-    def submit(self, workspace: Workspace, request: EditRequest, name: str) -> None:
-        """Render ``name``'s neighbouring slider positions of ``request`` for ``workspace`` (replacing its job)."""
+    def submit(self, workspace: Workspace, request: EditRequest, name: str, warm_up: bool = False) -> None:
+        """Render ``name``'s neighbouring slider positions of ``request`` for ``workspace`` (replacing its job).
+        ``warm_up``: the job of a newly opened image (``Studio.warm_up``), more speculative than a release's (the
+        image may be left without a move): it waits while any release's job is pending."""
         if name not in request.degrees and name not in {a.name for a in request.attributes}:
             return
         limit = min(self.positions, workspace.renders_that_fit())  # 1024 px SD3 renders: 8 fit in half the memo
         positions = neighbour_positions(request.degrees.get(name, 0.0), limit=limit)
         with self._changed:
             self._jobs.pop(id(workspace), None)
-            self._jobs[id(workspace)] = _Job(workspace, request, name, positions)
+            self._jobs[id(workspace)] = _Job(workspace, request, name, positions, warm_up)
             while len(self._jobs) > MAX_JOBS:
                 self._jobs.popitem(last=False)
             self._changed.notify()
@@ -177,8 +181,9 @@ class Anticipator:
                 self._changed.wait()
             if self.gate.closed:
                 return None
-            job = next(iter(self._jobs.values()))
-            self._jobs.move_to_end(id(job.workspace))  # round robin over users
+            releases = [job for job in self._jobs.values() if not job.warm_up]
+            job = (releases or list(self._jobs.values()))[0]
+            self._jobs.move_to_end(id(job.workspace))  # round robin over users, releases' jobs first
             return job
 
     def _run(self) -> None:

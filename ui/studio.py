@@ -275,7 +275,7 @@ class Studio:
             return False
         if name is None:
             return False
-        self.anticipator.submit(workspace, request, name)
+        self.anticipator.submit(workspace, request, name, warm_up=True)
         return True
 
     def _render(self, workspace: Workspace, request: EditRequest,

@@ -127,6 +127,21 @@ def test_an_opened_image_is_warmed_up_so_that_the_first_drag_costs_nothing(studi
     assert not Studio(studio.backend, studio.model, studio.captioner).warm_up(workspace, request(studio, 0.0))
 
 
+def test_a_releases_job_runs_before_a_newly_opened_images(studio, red_circle):
+    """A warm-up is more speculative than a release's job (the image may be left unmoved, the tab closed): it
+    waits while any release's job is pending; jobs of one kind take turns."""
+    from ui.anticipation import _Job
+
+    anticipator = Anticipator(ModelGate())  # its thread is never started: _next is read directly
+    opened, released, other = (studio.open_image(red_circle).workspace for _ in range(3))
+    anticipator._jobs[id(opened)] = _Job(opened, request(studio, 0.0), "colour", [0.05], warm_up=True)
+    anticipator._jobs[id(released)] = _Job(released, request(studio, 0.5), "colour", [0.55])
+    anticipator._jobs[id(other)] = _Job(other, request(studio, 0.5), "colour", [0.45])
+    assert [anticipator._next().workspace for _ in range(3)] == [released, other, released]
+    del anticipator._jobs[id(released)], anticipator._jobs[id(other)]
+    assert anticipator._next().workspace is opened
+
+
 def test_a_new_request_cancels_its_workspace_job_and_release_drops_it(studio, red_circle):
     workspace = studio.open_image(red_circle).workspace
     studio.anticipator.positions = 200  # more than the grid: the job would take a while

@@ -488,10 +488,16 @@ def test_directions_are_discovered_moved_saved_and_applied_to_another_image(app_
 
 def test_a_nudge_after_a_pause_was_rendered_ahead(app_url, browser):
     """Issue 10, part 2: after a release the app renders the neighbouring positions while the user is idle; the
-    next nudge is shown at once, with no model evaluation."""
+    next nudge is shown at once, with no model evaluation. So is the very first move of a new image: opening it
+    queues its first slider's first-time work (the source path, the calibration, the positions around 0)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     studio = StudioPage(context.new_page(), app_url)
     studio.pick_example("orange-square")
+    studio.page.wait_for_timeout(8000)  # the user looks at the image (one calibration and a render, busy machine)
+    studio.move_slider(0.05)
+    stats = studio.wait_for_move(0.05)  # rows: [degrees, prepare, render, NFE, cache]
+    assert stats["first move"][3] == "0" and stats["latest move"][-1] == "hit"  # this image's first move
+    studio.page.screenshot(path=str(ARTIFACTS / "browser-first-drag-warmed-up.png"), full_page=True)
     studio.set_target("blue")
     studio.move_slider(0.5)
     assert studio.wait_for_move(0.5)["latest move"][3] != "0"  # a new position: evaluated
@@ -503,22 +509,6 @@ def test_a_nudge_after_a_pause_was_rendered_ahead(app_url, browser):
     assert latest[3] == "0" and latest[-1] == "hit"
     assert studio.toasts() == [] and studio.error_badges() == 0
     studio.page.screenshot(path=str(ARTIFACTS / "browser-rendered-ahead.png"), full_page=True)
-    context.close()
-
-
-def test_the_first_drag_on_a_new_image_was_prepared_while_the_user_looked(app_url, browser):
-    """Issue 10: opening an image queues its first slider's first-time work (the source path, the calibration and
-    the positions around the source) in the background, so the very first move costs no evaluation either."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    studio = StudioPage(context.new_page(), app_url)
-    studio.pick_example("orange-square")
-    studio.page.wait_for_timeout(8000)  # the user looks at the image (one calibration and a render, busy machine)
-    studio.move_slider(0.05)
-    stats = studio.wait_for_move(0.05)  # rows: [degrees, prepare, render, NFE, cache]
-    assert stats["latest move"][3] == "0" and stats["latest move"][-1] == "hit"
-    assert stats["first move"][3] == "0"  # the first move of this image
-    assert studio.toasts() == [] and studio.error_badges() == 0
-    studio.page.screenshot(path=str(ARTIFACTS / "browser-first-drag-warmed-up.png"), full_page=True)
     context.close()
 
 
