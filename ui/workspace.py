@@ -201,9 +201,13 @@ class Workspace:
     def anticipate(self, request: EditRequest, name: str, position: float, progress: Progress | None = None) -> bool:
         """Render ``request`` with ``name``'s slider at ``position`` into the full session's memo, so that a
         later move there costs nothing; returns whether anything was rendered (``False``: already there). The
-        calibration used is the one the request's own render fitted."""
+        calibration used is the one the request's own render fitted. With live previews, the preview session's
+        source side is prepared first (once), so a drag beyond the positions rendered ahead pays no first-time
+        work either."""
         moved = replace(request, degrees={**request.degrees, name: position})
         degrees = self._degrees(moved, progress)
+        if moved.live_preview:
+            self._synced("preview", moved).prepare(moved.preview_config(), progress)
         session = self._synced("full", moved)
         if session.memoised(degrees, moved.config) is not None:
             return False

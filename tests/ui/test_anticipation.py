@@ -122,6 +122,8 @@ def test_an_opened_image_is_warmed_up_so_that_the_first_drag_costs_nothing(studi
     assert np.array_equal(np.asarray(shown.comparison[1]),  # the full-quality render the release would show
                           np.asarray(studio.render(cold, request(studio, 0.1)).comparison[1]))
     assert not studio.warm_up(workspace, request(studio, 0.0))  # the user has moved: releases take over
+    studio.preview(workspace, request(studio, 1.7))  # beyond the positions rendered ahead: a preview, prepared
+    assert workspace.latest_preview.nfe == 4 and workspace.latest_preview.prepare_nfe == 0
     unfinished = EditRequest(CAPTION, (Attribute("colour", "purple", "blue"),), {}, studio.default_config())
     assert not studio.warm_up(studio.open_image(red_circle).workspace, unfinished)  # "purple" is not in the prompt
     assert not Studio(studio.backend, studio.model, studio.captioner).warm_up(workspace, request(studio, 0.0))
