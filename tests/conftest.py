@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-torch.set_num_threads(min(2, torch.get_num_threads()))
+torch.set_num_threads(1)  # one thread throughout, whatever ran before: two collapse on a busy 2-core machine
 
 
 @pytest.fixture(scope="session")
