@@ -268,15 +268,14 @@ class Studio:
         cannot render yet (it then waits for the first move as before)."""
         if self.anticipator is None or workspace is None or workspace.latest_move or workspace.latest_preview:
             return False
-        name = moved_attribute(None, request)
+        name = moved_attribute(None, request)  # the first row
         try:
             request.validate()
         except ValueError:
             return False
-        if name is None:
-            return False
-        self.anticipator.submit(workspace, request, name, warm_up=True)
-        return True
+        if name is not None:
+            self.anticipator.submit(workspace, request, name, warm_up=True)
+        return name is not None
 
     def _render(self, workspace: Workspace, request: EditRequest,
                 progress: Callable[[float, str], None] | None) -> Rendered:
