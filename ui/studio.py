@@ -39,7 +39,6 @@ from .zerogpu import gpu
 
 MAX_ROWS = 4  # attribute rows the form can show
 CUSTOM = "custom"  # the "add attribute" choice for a row without a preset
-FIRST_PRESETS = ("colour", "smile")  # the row a new image starts with: the first of these its captioner offers
 DISPLAY_MIN_SIDE = 256  # sweep frames of smaller models are enlarged (nearest neighbour) to at least this
 
 
@@ -238,7 +237,8 @@ class Studio:
                 notes.append(f"_Outside the model's world: {unknown}._")
         workspace.presets = self.presets_for(caption)
         names = [p.name for p in workspace.presets]
-        first = next((name for name in FIRST_PRESETS if name in names), names[0] if names else CUSTOM)
+        demo = self.captioner.demo_attribute
+        first = demo if demo in names else names[0] if names else CUSTOM
         rows = Rows([self.row_for(workspace.presets, first)], {})
         if not caption:
             notes.append("_No caption: describe the image in the source prompt._")

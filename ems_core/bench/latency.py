@@ -75,16 +75,14 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-SLIDER_OF_WORLD = {"shapes": "colour", "portraits": "smile"}  # the slider moved: each world's demo attribute
-
-
 def _scene_session(backend: Backend, config: EditConfig, seed: int) -> tuple[EditSession, str]:
     """A session on a render of the backend's world (shapes for any other backend), resized to the backend's
-    resolution, with the world's demo slider (:data:`SLIDER_OF_WORLD`) towards its preset's default target."""
+    resolution, with the world's demo slider (its captioner's ``demo_attribute``) towards its preset's default
+    target."""
     world = world_of(backend)
     image, caption = world.sample(random.Random(seed))
     session = EditSession(backend, image.resize((backend.info.image_size,) * 2), prompt=caption, config=config)
-    name = SLIDER_OF_WORLD[world.name]
+    name = world.captioner.demo_attribute
     preset = next(p for p in world.captioner().attribute_presets(caption) if p.name == name)
     session.configure(session.source_prompt, [preset.attribute()])
     return session, name

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from PIL import Image
 
@@ -25,6 +25,9 @@ __all__ = ["Captioner", "FixedCaptioner", "OracleCaptioner", "TransformersCaptio
 
 class Captioner(ABC):
     """Describes an image in text (EMS's Extract step)."""
+
+    #: The preset a new image's first slider edits (its world's demo attribute); ``None``: the first preset.
+    demo_attribute: ClassVar[str | None] = None
 
     @abstractmethod
     def caption(self, image: Image.Image) -> str:

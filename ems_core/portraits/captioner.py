@@ -37,6 +37,7 @@ class PortraitCaptioner(OracleCaptioner):
 
     image_size: int = IMAGE_SIZE
     oracle = staticmethod(measure)
+    demo_attribute = "smile"
 
     def attribute_presets(self, caption: str) -> list[AttributePreset]:
         """:func:`attribute_presets` of ``caption``; none for a caption the portrait grammar does not parse."""

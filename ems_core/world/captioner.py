@@ -41,6 +41,7 @@ class WorldCaptioner(OracleCaptioner):
 
     image_size: int = IMAGE_SIZE
     oracle = staticmethod(measure)
+    demo_attribute = "colour"
 
     def out_of_domain(self, image: Image.Image) -> str | None:
         """Why ``image`` is not a scene of this world, from the oracle's confidences, or ``None``.

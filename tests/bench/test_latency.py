@@ -3,7 +3,7 @@
 import pytest
 
 from ems_core.backends import load_backend
-from ems_core.bench.latency import SLIDER_OF_WORLD, _scene_session
+from ems_core.bench.latency import _scene_session
 from ems_core.world.spec import world_spec
 
 
@@ -13,7 +13,7 @@ def test_the_session_is_a_scene_of_the_models_world_with_its_demo_slider(model, 
     backend = load_backend(model)
     session, name = _scene_session(backend, backend.info.edit_config, seed=3)
     presets = world_spec(world).captioner().attribute_presets(session.source_prompt)
-    assert name == SLIDER_OF_WORLD[world] and name in {preset.name for preset in presets}  # the world's grammar
+    assert name == {"shapes": "colour", "portraits": "smile"}[world] and name in {preset.name for preset in presets}  # the world's grammar
     attribute = session.attributes[name]
     assert attribute.source in session.source_prompt and attribute.target != attribute.source
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ems_core import Attribute, EditConfig, EditSession
+from ems_core import Attribute, EditConfig, EditSession, default_captioner
 from ems_core.metrics import psnr
 from ems_core.recipe import read_recipe
 from ui import MAX_ROWS, Studio, create_demo
@@ -26,8 +26,6 @@ CAPTION = "a large red circle at the middle center on a white background"
 
 @pytest.fixture(scope="module")
 def studio(tiny_world) -> Studio:
-    from ems_core import default_captioner
-
     return Studio(tiny_world, "tiny-random-world", default_captioner(tiny_world))
 
 
@@ -397,3 +395,16 @@ def test_each_bundled_world_offers_its_own_examples():
     assert examples_dir(load_backend("tiny-random-world").info) == EXAMPLES_DIR
     with Image.open(next(portraits.glob("*.png"))) as image:
         assert image.size == (128, 128)
+
+
+def test_a_portrait_opens_on_its_worlds_demo_slider_and_a_shapes_scene_on_its_own():
+    """The first row is the captioner's ``demo_attribute`` (smile, colour), not the first preset it lists."""
+    from ems_core.backends import load_backend
+    from ui.layout import examples_dir
+
+    backend = load_backend("tiny-random-portraits")
+    studio = Studio(backend, "tiny-random-portraits", default_captioner(backend))
+    with Image.open(sorted(examples_dir(backend.info).glob("*.png"))[0]) as image:
+        opened = studio.open_image(image.convert("RGB"))
+    names = [preset.name for preset in opened.workspace.presets]
+    assert names.index("smile") > 0 and opened.rows.attributes[0].name == "smile"
