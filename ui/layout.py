@@ -56,6 +56,9 @@ CSS = """
   position: absolute; inset: 0; width: 100%; height: 100%; max-height: none !important; object-fit: contain; }
 #stats table { font-size: 0.8em; }
 .attribute-row { padding: 4px; }
+.attribute-row .row { flex-wrap: nowrap; }
+.attribute-row [id$="-whole-prompt"] { min-width: 128px !important; flex-shrink: 0; }
+.attribute-row [id$="-whole-prompt"] .label-text { white-space: nowrap; }
 #stats th, #stats td { white-space: nowrap; padding: 2px 8px; }
 """
 
@@ -301,7 +304,7 @@ def create_demo(studio: Studio, state_ttl_s: float = STATE_TTL_S,
             with gr.Column(scale=5):
                 with gr.Row(equal_height=True):
                     source_image = gr.Image(label="Source image (as the model sees it)", type="filepath",
-                                            height=150, sources=["upload", "clipboard"], elem_id="source-image",
+                                            height=270, sources=["upload", "clipboard"], elem_id="source-image",
                                             scale=2, min_width=160)
                     examples = gr.Examples(
                         examples=[[str(p)] for p in sorted(examples_dir(info).glob("*.png"))], inputs=[source_image],

@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.request
 import warnings
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -54,18 +54,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    """``python app.py --model MODEL`` on a free loopback port; yields its URL."""
+@contextmanager
+def running_app(model: str, log_name: str):
+    """``python app.py --model model`` on a free loopback port, its output in ``test-artifacts/log_name``;
+    yields its URL."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
-    log_path = ARTIFACTS / "app.log"
+    log_path = ARTIFACTS / log_name
     threads = str(torch.get_num_threads())  # same CPU threads as the reference renders here: same floats
     env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, GRADIO_ANALYTICS_ENABLED="False",
                HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "app.py", "--model", MODEL, "--port", str(port), "--host", "127.0.0.1", "--threads", threads],
+            [sys.executable, "app.py", "--model", model, "--port", str(port), "--host", "127.0.0.1", "--threads", threads],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -89,6 +90,12 @@ def app_url():
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with running_app(MODEL, "app.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +145,10 @@ class StudioPage:
         page.goto(url)
         page.wait_for_selector("#prompt textarea")
 
-    def pick_example(self, name: str) -> Image.Image:
-        path = next(p for p in EXAMPLES if p.stem == name)
-        self.page.locator("#examples img").nth(EXAMPLES.index(path)).click()
+    def pick_example(self, name: str, examples: list[Path] = EXAMPLES) -> Image.Image:
+        """Click the example ``name`` of ``examples`` (the shown folder's PNGs, sorted) and wait for its caption."""
+        path = next(p for p in examples if p.stem == name)
+        self.page.locator("#examples img").nth(examples.index(path)).click()
         self.page.wait_for_function("document.querySelector('#prompt textarea').value.length > 0",
                                     timeout=RENDER_TIMEOUT_MS)
         return Image.open(path).convert("RGB")
@@ -538,4 +546,45 @@ def test_a_painted_region_restricts_discovered_directions(app_url, browser):
     expect(page.locator("#direction0-strength")).to_contain_text("LOCO #1 (painted")
     assert studio.toasts() == [] and studio.error_badges() == 0
     page.screenshot(path=str(ARTIFACTS / "browser-painted-region.png"), full_page=True)
+    context.close()
+
+
+PORTRAIT_EXAMPLES = sorted((ROOT / "assets" / "examples-portraits").glob("*.png"))
+
+
+@pytest.fixture(scope="module")
+def portrait_app_url():
+    """The app on the bundled portrait model (``--model world-portraits``)."""
+    if not (ROOT / "assets" / "world-portraits" / "world_model.json").exists():
+        pytest.skip("the bundled portrait weights are not in this checkout")
+    with running_app("world-portraits", "app-portraits.log") as url:
+        yield url
+
+
+def test_a_frown_becomes_a_beam_and_the_rest_of_the_face_stays(portrait_app_url, browser):
+    """Issue 12's stage demo on the bundled portrait model: a frowning example opens on its smile slider towards
+    "beaming"; at each release the oracle reads the smile rising, "beaming" at the end, and every other attribute,
+    the head's position and tilt and the background texture kept within the quality benchmark's tolerances."""
+    from ems_core.bench.portrait_quality import portrait_kept
+    from ems_core.portraits.captioner import PortraitCaptioner
+
+    captioner = PortraitCaptioner()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    studio = StudioPage(context.new_page(), portrait_app_url)
+    source = studio.pick_example("frowning-young", PORTRAIT_EXAMPLES)
+    expect(studio.page.locator("#row0-source textarea")).to_have_value("frowning")
+    expect(studio.page.locator("#row0-target input")).to_have_value("beaming")
+    read = [captioner.measure(source)]
+    for degree in (0.5, 1.0):
+        studio.move_slider(degree)
+        studio.wait_for_move(degree, "smile")
+        before, after = studio.comparison()
+        assert np.array_equal(before, np.asarray(source))
+        read.append(captioner.measure(Image.fromarray(after)))
+        kept = portrait_kept(read[0], read[-1], ["smile"])
+        assert all(kept.values()), {name: ok for name, ok in kept.items() if not ok}
+    smiles = [measurement.smile for measurement in read]
+    assert smiles[0] + 0.1 < smiles[1] < smiles[2] - 0.1 and read[-1].words["smile"] == "beaming", smiles
+    assert studio.toasts() == [] and studio.error_badges() == 0
+    studio.page.screenshot(path=str(ARTIFACTS / "browser-portrait-smile.png"), full_page=True)
     context.close()
