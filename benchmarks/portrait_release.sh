@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The measurements a newly trained portrait model goes through before it may replace assets/world-portraits,
+# in the order the protocol needs (docs/training.md): the generation schedule is chosen on the choosing captions
+# (seed 1) first; the held-out captions are read once, with the schedule chosen; then what the editor does with
+# the model. Every result lands in benchmarks/results/ (records and reports in runs/) with TAG in its name.
+#
+#   python -m ems_core world export --run-dir runs/portraits-v3 --out runs/wp-v3 --dtype float16 \
+#       --generation-guidance 2 --generation-shift 8
+#   nohup bash benchmarks/portrait_release.sh choose runs/wp-v3 v3 > runs/portrait_release_v3.log 2>&1 &
+#   # read generation_schedule_v3.json; export again with another --generation-shift if one reads better
+#   nohup bash benchmarks/portrait_release.sh measure runs/wp-v3 v3 >> runs/portrait_release_v3.log 2>&1 &
+#
+# Each stage takes about: choose 10 minutes, measure 60 (on an otherwise idle 2-core CPU).
+set -euo pipefail
+
+usage="usage: bash benchmarks/portrait_release.sh choose|measure EXPORT TAG"
+[[ $# -eq 3 ]] || { echo "$usage" >&2; exit 2; }
+stage=$1 model=$2 tag=$3
+results=benchmarks/results
+[[ -f $model/world_model.json ]] || { echo "no exported model at $model (world_model.json missing)" >&2; exit 2; }
+[[ $tag =~ ^[A-Za-z0-9._-]+$ ]] || { echo "TAG: letters, digits, '.', '_' or '-' only" >&2; exit 2; }
+
+step() {
+    echo "== $(date -u +%FT%TZ) $*"
+    "$@"
+}
+
+case $stage in
+choose)
+    step python benchmarks/generation_schedule.py --model "$model" --captions 200 --seed 1 --threads 2 \
+        --shifts 1 4 8 12 16 --out "$results/generation_schedule_$tag.json"
+    ;;
+measure)
+    step python -m ems_core world eval --model "$model" --captions 500 --inversions 100 --guidance 2 --threads 2 \
+        --out "$results/portraits_eval_$tag.json"
+    step python benchmarks/portrait_sweeps.py --model "$model" --portraits 20 --threads 2 \
+        --out "$results/portrait_sweeps_$tag.json" --strip "runs/smile-slider-$tag.png"
+    step python -m ems_core bench quality --model "$model" --threads 2 \
+        --records "runs/portraits_quality_records_$tag.json" --out-dir "runs/benchmark-portraits-$tag"
+    step python benchmarks/portrait_directions.py --model "$model" --text-methods '' \
+        --out "$results/portrait_directions_$tag.json"
+    step python benchmarks/portrait_directions.py --model "$model" --regions '' --sources 5 --text-methods sds \
+        --text-regions none \
+        --text-attributes smile,eyes,age,hair_lightness,hair_length,glasses,face_width,skin,background_lightness \
+        --out "$results/portrait_sds_transfer_$tag.json"
+    step python -m ems_core bench latency --quick --model "$model" --threads 1
+    ;;
+*)
+    echo "$usage" >&2
+    exit 2
+    ;;
+esac
+echo "== $(date -u +%FT%TZ) done: $stage $model $tag"
