@@ -26,8 +26,8 @@ from pathlib import Path
 import torch
 
 from ems_core import load_backend
-from ems_core.bench.directions import (discover_on_scene, evaluate_text_directions, random_scenes, text_transfer,
-                                       transfer, world_sessions)
+from ems_core.bench.directions import (aligned_transfer, discover_on_scene, evaluate_text_directions, random_scenes,
+                                       text_transfer, transfer, world_sessions)
 from ems_core.bench.edits import evaluate_edits
 from ems_core.world.edits import edit_cases
 
@@ -59,6 +59,8 @@ def main() -> None:
                         help="part 4: text directions found on the discovery scene for these attributes (of size, x, "
                              "y, background), applied to the transfer scenes; e.g. size,x,y,background")
     parser.add_argument("--text-transfer-method", default="sds")
+    parser.add_argument("--aligned-transfer", action="store_true",
+                        help="also transfer each direction shifted onto each other scene's object (its centre)")
     parser.add_argument("--skip-text", action="store_true", help="skip part 3 (EMS and the text directions' edits)")
     parser.add_argument("--start-time", type=float, default=None,
                         help="noise level t0 (default: the model's direction noise level)")
@@ -78,12 +80,16 @@ def main() -> None:
 
     # 1-2. Discovery and transfer.
     scene = random_scenes(1, args.scene_seed)[0]
-    others = world_sessions(backend, random_scenes(args.transfer_scenes, args.transfer_seed), config)
+    other_scenes = random_scenes(args.transfer_scenes, args.transfer_seed)
+    others = world_sessions(backend, other_scenes, config)
     report["discovery"] = []
     regions = [(region, int(rank)) for region, rank in (item.split(":") for item in filter(None, args.regions.split(",")))]
     for region, null_rank in () if args.skip_discovery else regions:
         directions, found = discover_on_scene(backend, scene, config, args.k, region, null_rank, strengths)
         found["transfer"] = transfer(directions, found["directions"], others, strengths, config)
+        if args.aligned_transfer:
+            found["aligned_transfer"] = aligned_transfer(directions, found["directions"], scene, other_scenes, others,
+                                                         strengths, config)
         report["discovery"].append(found)
         print(json.dumps({"discovery": region, "seconds": found["seconds"], "iterations": found["iterations"]}),
               flush=True)
@@ -120,10 +126,14 @@ def main() -> None:
     for found in report["discovery"]:
         print(f"\nLOCO k={found['k']} region={found['region']} null_rank={found['null_rank']}: {found['seconds']} s, "
               f"{found['iterations']} iterations, converged {found['converged']}, {found['products']} products")
-        print(f"{'k':>2} {'sigma':>7} {'attribute':>10} {'sign':>4} {'change':>7} {'lost':>4}  transfer (same attr+sign / n)")
-        for i, (d, t, s) in enumerate(zip(found["directions"], found["transfer"], found["singular_values"])):
+        print(f"{'k':>2} {'sigma':>7} {'attribute':>10} {'sign':>4} {'change':>7} {'lost':>4}  "
+              "transfer (same attr+sign / n)" + ("  aligned" if "aligned_transfer" in found else ""))
+        aligned = found.get("aligned_transfer", [None] * len(found["directions"]))
+        rows = zip(found["directions"], found["transfer"], found["singular_values"], aligned)
+        for i, (d, t, s, a) in enumerate(rows):
             print(f"{i:>2} {s:7.3f} {d['attribute']:>10} {d['sign']:>4} {d['changes'][d['attribute']]:7.2f} "
-                  f"{d['lost']:>4}  {t['same_attribute_and_sign']}/{t['scenes']}")
+                  f"{d['lost']:>4}  {t['same_attribute_and_sign']}/{t['scenes']}"
+                  + (f"  {a['same_attribute_and_sign']}/{a['scenes']}" if a else ""))
     for row in report["text_transfer"]:
         own = row["on_source"]
         print(f"\n{row['method']} direction {row['edit']} ({row['attribute']}): {own['attribute']} {own['sign']:+d} on its "

@@ -28,9 +28,10 @@ import math
 import random
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 
 from ..backends.contract import Backend
 from ..config import EditConfig
@@ -43,8 +44,9 @@ from ..world.oracle import Measurement, measure
 from ..world.scene import Scene, caption_of, random_scene, render
 from .edits import case_session, judge
 
-__all__ = ["BAND_UNITS", "SIGNED_ATTRIBUTES", "Response", "attribute_values", "direction_response", "discover_on_scene",
-           "evaluate_text_directions", "far_edit", "random_scenes", "text_transfer", "transfer", "world_sessions"]
+__all__ = ["BAND_UNITS", "SIGNED_ATTRIBUTES", "Response", "aligned_transfer", "attribute_values", "direction_response",
+           "discover_on_scene", "evaluate_text_directions", "far_edit", "random_scenes", "shifted", "text_transfer",
+           "transfer", "world_sessions"]
 
 BAND_UNITS = {"size": 0.07, "x": 0.175, "y": 0.175, "colour": 45.0, "background": 0.3, "shape": 1.0}
 
@@ -143,6 +145,44 @@ def transfer(directions: list[Direction], sources: list[dict], sessions: list[Ed
         rows.append({"attribute": source["attribute"], "sign": source["sign"], "scenes": len(sessions),
                      "same_attribute_and_sign": same, "same_sign_on_that_attribute": same_sign,
                      "attributes_found": [r.attribute for r in responses]})
+    return rows
+
+
+def shifted(direction: Direction, dy: int, dx: int) -> Direction:
+    """``direction`` moved by ``dy`` rows and ``dx`` columns of its latent grid (what leaves the grid is dropped,
+    nothing wraps around), rescaled to unit norm.
+
+        >>> import torch
+        >>> d = Direction(torch.zeros(1, 4, 4).index_put_((torch.tensor(0), torch.tensor(1), torch.tensor(1)),
+        ...               torch.tensor(1.0)), "m", 0.5, "loco")
+        >>> shifted(d, 2, -1).vector[0].nonzero().tolist()
+        [[3, 0]]
+    """
+    vector = direction.vector
+    h, w = vector.shape[-2:]
+    moved = torch.zeros_like(vector)
+    moved[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        vector[:, max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    norm = moved.norm()
+    if norm == 0:
+        raise ValueError(f"shifted by ({dy}, {dx}) cells the direction leaves its {h}x{w} grid")
+    return replace(direction, vector=moved / norm)
+
+
+def aligned_transfer(directions: list[Direction], sources: list[dict], scene: Scene, scenes: list[Scene],
+                     sessions: list[EditSession], strengths: list[float], config: EditConfig) -> list[dict]:
+    """:func:`transfer`, each direction first moved onto each other scene's object: :func:`shifted` by the
+    latent cells between the two objects' centres (``scene`` the directions were found on; ``scenes`` those of
+    ``sessions``)."""
+    rows = [{"attribute": s["attribute"], "sign": s["sign"], "scenes": 0, "same_attribute_and_sign": 0,
+             "same_sign_on_that_attribute": 0, "attributes_found": []} for s in sources]
+    for other, session in zip(scenes, sessions):
+        h, w = directions[0].vector.shape[-2:]
+        dy, dx = round((other.y - scene.y) * h), round((other.x - scene.x) * w)
+        moved = [shifted(d, dy, dx) for d in directions]
+        for row, one in zip(rows, transfer(moved, sources, [session], strengths, config)):
+            for key in ("scenes", "same_attribute_and_sign", "same_sign_on_that_attribute", "attributes_found"):
+                row[key] += one[key]
     return rows
 
 

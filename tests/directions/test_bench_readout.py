@@ -47,3 +47,20 @@ def test_far_edit_goes_to_the_farthest_word(attribute, scene_words, target):
 def test_far_edit_refuses_an_unsigned_attribute():
     with pytest.raises(ValueError, match="no signed scale"):
         far_edit(Scene(shape="circle", colour="red", background="gray", size=0.25, x=0.5, y=0.5), "colour")
+
+
+def test_a_shifted_direction_moves_on_its_grid_drops_what_leaves_it_and_keeps_unit_norm():
+    import torch
+
+    from ems_core.bench.directions import shifted
+    from ems_core.directions import Direction
+
+    vector = torch.zeros(2, 4, 4)
+    vector[0, 0, 0], vector[1, 2, 3] = 3.0, 4.0  # norm 5
+    direction = Direction(vector / 5, "m", 0.5, "loco", {"source": "x"})
+    moved = shifted(direction, 1, -1)  # (0, 0) leaves the grid; (2, 3) -> (3, 2)
+    assert moved.vector.nonzero().tolist() == [[1, 3, 2]] and float(moved.vector.norm()) == pytest.approx(1.0)
+    assert (moved.model, moved.noise_level, moved.provenance) == ("m", 0.5, {"source": "x"})
+    assert torch.equal(shifted(direction, 0, 0).vector, direction.vector)
+    with pytest.raises(ValueError, match="leaves its 4x4 grid"):
+        shifted(direction, 4, 0)
