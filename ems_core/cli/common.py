@@ -19,6 +19,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps")
     parser.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: per device)")
     parser.add_argument("--cpu-offload", action="store_true")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads, 1 .. 256 (default: torch's, one per core; give 1 beside other CPU "
+                             "work, where more threads can be ten times slower: docs/performance.md)")
     parser.add_argument("--seed", type=int, default=0, help=f"0 .. {LIMITS['seed'].high}")
     parser.add_argument("--steps", type=int, default=None, help="sampling steps, 1 .. 100 (default: the model's)")
     parser.add_argument("--guidance", type=float, default=None, help="CFG scale, 0 .. 30 (default: the model's)")
@@ -30,6 +33,8 @@ def check_model_arguments(args: argparse.Namespace, settings: tuple[str, ...] = 
     in messages), checked before the model loads; raises ``ValueError``."""
     check_device(args.device)
     parse_dtype(args.dtype)
+    if args.threads is not None and not 1 <= args.threads <= 256:
+        raise ValueError(f"--threads must be in [1, 256], got {args.threads}")
     for name in settings:
         value = getattr(args, name)
         if value is not None:
@@ -59,7 +64,11 @@ def check_output_path(text: str) -> Path:
 
 
 def load_model(args: argparse.Namespace):
-    """The backend the flags name."""
+    """The backend the flags name, on ``--threads`` CPU threads when given."""
+    import torch
+
     from ..backends import load_backend
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     return load_backend(args.model, device=args.device, dtype=args.dtype, cpu_offload=args.cpu_offload)

@@ -66,6 +66,18 @@ def test_generate(capsys, tmp_path):
     assert Image.open(out).size == (64, 64) and report["timings_ms"]["generate"] > 0
 
 
+def test_threads_sets_torchs_cpu_threads_for_the_command(capsys, tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        run_json(capsys, ["generate", "--model", "tiny-random-world", "--prompt", "a red circle", "--steps", "1",
+                          "--out", str(tmp_path / "g.png"), "--json", "--threads", "2"])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--image", "missing.png", "--edit", "red->blue=1"], "image not found"),
     (["--image", "{bad}", "--edit", "red->blue=1"], "is not an image in a supported format"),
@@ -74,6 +86,7 @@ def test_generate(capsys, tmp_path):
     (["--image", "{scene}", "--edit", "purple->blue=1"], "not in the prompt"),
     (["--image", "{scene}", "--edit", "red->blue=9"], "allowed range"),
     (["--image", "{scene}", "--edit", "red->blue=1", "--model", "no/such-model-here"], "no/such-model-here"),
+    (["--image", "{scene}", "--edit", "red->blue=1", "--threads", "0"], "--threads must be in [1, 256]"),
 ])
 def test_errors_are_one_clear_line(capsys, scene_file, tmp_path, argv, message):
     bad = tmp_path / "bad.png"
