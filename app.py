@@ -6,6 +6,7 @@ Examples::
     python app.py --model stabilityai/stable-diffusion-3.5-medium --device cuda
     python app.py --model tiny-random-world --port 7861  # random weights, for development
     EMS_STUDIO_MODEL=world-portraits python app.py       # the model by environment (a Space's variables)
+    EMS_STUDIO_THREADS=2 python app.py                   # two CPU threads (an otherwise idle 2-core Space)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 from ems_core import DEFAULT_MODEL, registered_backends
 
 MODEL_VARIABLE = "EMS_STUDIO_MODEL"  # the model when --model is not given: a Hugging Face Space sets it in its settings
+THREADS_VARIABLE = "EMS_STUDIO_THREADS"  # the same for --threads (a Space runs ``python app.py`` with no arguments)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "(default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: 1 on CPU, where one compute event runs at a time and two "
-                             "threads collapse on a busy machine; see docs/performance.md)")
+    parser.add_argument("--threads", type=int, default=os.environ.get(THREADS_VARIABLE, "").strip() or None,
+                        help=f"torch CPU threads (default: ${THREADS_VARIABLE} if set, else 1 on CPU, where one compute "
+                             "event runs at a time and two threads collapse on a busy machine; see docs/performance.md)")
     return parser
 
 
