@@ -56,7 +56,7 @@ CSS = """
   position: absolute; inset: 0; width: 100%; height: 100%; max-height: none !important; object-fit: contain; }
 #stats table { font-size: 0.8em; }
 .attribute-row { padding: 4px; }
-.attribute-row .row { flex-wrap: nowrap; }
+@media (min-width: 640px) { .attribute-row .row { flex-wrap: nowrap; } }  /* phones: the row may wrap */
 .attribute-row [id$="-whole-prompt"] { min-width: 128px !important; flex-shrink: 0; }
 .attribute-row [id$="-whole-prompt"] .label-text { white-space: nowrap; }
 #stats th, #stats td { white-space: nowrap; padding: 2px 8px; }
