@@ -49,14 +49,30 @@ def build_parser() -> argparse.ArgumentParser:
                                        "(default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
-    parser.add_argument("--threads", type=int, default=os.environ.get(THREADS_VARIABLE, "").strip() or None,
+    parser.add_argument("--threads", type=int,
                         help=f"torch CPU threads (default: ${THREADS_VARIABLE} if set, else 1 on CPU, where one compute "
                              "event runs at a time and two threads collapse on a busy machine; see docs/performance.md)")
     return parser
 
 
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with --threads taken from $EMS_STUDIO_THREADS when the flag is absent.
+
+    A malformed variable stops with a message that names the variable (argparse would name the flag)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.threads is None:
+        text = os.environ.get(THREADS_VARIABLE, "").strip()
+        if text:
+            try:
+                args.threads = int(text)
+            except ValueError:
+                parser.error(f"${THREADS_VARIABLE} must be a whole number of threads, got {text!r}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     import torch
 
     from ui import CSS, Studio, create_demo  # gradio and the model load here, not at import

@@ -1,6 +1,8 @@
 """``app.py``'s arguments: the model comes from --model, else $EMS_STUDIO_MODEL (a Space's variable), else the
 bundled default; the threads from --threads, else $EMS_STUDIO_THREADS."""
 
+import pytest
+
 import app
 from ems_core import DEFAULT_MODEL
 
@@ -17,7 +19,17 @@ def test_the_model_comes_from_the_flag_then_the_environment_then_the_default(mon
 
 def test_the_threads_come_from_the_flag_then_the_environment_then_the_cpu_default(monkeypatch):
     monkeypatch.delenv(app.THREADS_VARIABLE, raising=False)
-    assert app.build_parser().parse_args([]).threads is None  # main() then takes 1 on CPU
+    assert app.parse_arguments([]).threads is None  # main() then takes 1 on CPU
     monkeypatch.setenv(app.THREADS_VARIABLE, " 2 ")
-    assert app.build_parser().parse_args([]).threads == 2
-    assert app.build_parser().parse_args(["--threads", "1"]).threads == 1
+    assert app.parse_arguments([]).threads == 2
+    assert app.parse_arguments(["--threads", "1"]).threads == 1
+
+
+def test_a_malformed_threads_variable_is_named_in_the_error(monkeypatch, capsys):
+    monkeypatch.setenv(app.THREADS_VARIABLE, "abc")
+    with pytest.raises(SystemExit) as stopped:
+        app.parse_arguments([])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert app.THREADS_VARIABLE in error and "'abc'" in error
+    assert app.parse_arguments(["--threads", "3"]).threads == 3  # the flag wins; the variable is not read
