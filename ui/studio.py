@@ -505,8 +505,8 @@ class Studio:
             lines += [f"**Latest move: {latest.total_ms:.0f} ms** (first move: {first.total_ms:.0f} ms) · "
                       f"{latest.nfe} NFE · {cache}", ""]
         lines += ["| move | degrees | prepare | render | NFE | cache |", "|---|---|---|---|---|---|"]
-        named = [("first move", first), ("latest move", latest),
-                 ("latest preview", workspace.latest_preview)]
+        first_label = "first move (a drag's preview)" if first is not None and first.kind == "preview" else "first move"
+        named = [(first_label, first), ("latest move", latest), ("latest preview", workspace.latest_preview)]
         rows = [_stats_row(label, move) for label, move in named if move is not None]
         return "\n".join(lines + rows) if rows else ""
 

@@ -107,6 +107,16 @@ def test_preview_keeps_its_own_cache(studio, red_circle):
     assert studio.preview(workspace, request_for(studio, CAPTION, 0.7)) is None
 
 
+def test_a_first_move_that_was_a_drag_is_labelled_a_preview(studio, red_circle):
+    workspace = studio.open_image(red_circle).workspace
+    studio.preview(workspace, request_for(studio, CAPTION, 0.6))  # a drag before any release
+    assert workspace.first_move.kind == "preview"
+    released = studio.render(workspace, request_for(studio, CAPTION, 0.6))
+    rows = {line.split("|")[1].strip(): line for line in released.stats.splitlines() if line.startswith("| ")}
+    assert "first move (a drag's preview)" in rows and "first move" not in rows
+    assert "latest move" in rows and "latest preview" in rows
+
+
 def test_prompt_and_row_changes_resync_the_session(studio, red_circle):
     workspace = studio.open_image(red_circle).workspace
     studio.render(workspace, request_for(studio, CAPTION, 0.5))
