@@ -5,7 +5,8 @@ every (guidance, shift, steps) setting asked, on one caption set, in one JSON fi
         --shifts 1 2 3 4 6 8 12 16 24 --out benchmarks/results/generation_schedule_v2.json
 
 Choose on captions other than the model card's (``--seed 1``; ``world eval`` scores on seed 0), then read the
-choice back once on the held-out set. The shift moves the steps of the schedule ``t' = s t / (1 + (s - 1) t)``
+choice back once on the held-out set. The file's ``chosen`` applies a rule (``chosen_schedule``: the best weakest
+attribute, then the best all-at-once, then the smallest shift), which ``benchmarks/portrait_release.sh`` follows. The shift moves the steps of the schedule ``t' = s t / (1 + (s - 1) t)``
 towards high noise; edits keep their own schedule (``sampling_shift``), so this changes text-to-image only.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ems_core.bench.world_model import run_eval
+from ems_core.bench.world_model import chosen_schedule, run_eval
 
 
 def sweep(model: str, captions: int, seed: int, guidances: list[float], shifts: list[float],
@@ -55,10 +56,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rows = sweep(args.model, args.captions, args.seed, args.guidances, args.shifts, args.steps)
-    report = {"model": args.model, "captions": args.captions, "seed": args.seed, "rows": rows}
+    chosen = chosen_schedule(rows)
+    report = {"model": args.model, "captions": args.captions, "seed": args.seed, "rows": rows,
+              "chosen": {key: chosen[key] for key in ("guidance", "shift", "steps")},
+              "chosen_rule": "best weakest attribute, then best all, then smallest shift"}
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps({"best_all": max(rows, key=lambda row: row["generation"]["all"])}))
+    print("chosen:", row_text(chosen), flush=True)
 
 
 if __name__ == "__main__":

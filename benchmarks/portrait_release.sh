@@ -4,20 +4,33 @@
 # (seed 1) first; the held-out captions are read once, with the schedule chosen; then what the editor does with
 # the model. Every result lands in benchmarks/results/ (records and reports in runs/) with TAG in its name.
 #
+# After a training, all of it in one go (export, choose, export again with the chosen shift, measure):
+#
+#   nohup bash benchmarks/portrait_release.sh all runs/portraits-v3 runs/wp-v3 v3 > runs/portrait_release_v3.log 2>&1 &
+#
+# or stage by stage:
+#
 #   python -m ems_core world export --run-dir runs/portraits-v3 --out runs/wp-v3 --dtype float16 \
 #       --generation-guidance 2 --generation-shift 8
 #   nohup bash benchmarks/portrait_release.sh choose runs/wp-v3 v3 > runs/portrait_release_v3.log 2>&1 &
-#   # read generation_schedule_v3.json; export again with another --generation-shift if one reads better
+#   # generation_schedule_v3.json's "chosen" (a rule: best weakest attribute, then all at once, then smaller shift)
 #   nohup bash benchmarks/portrait_release.sh measure runs/wp-v3 v3 >> runs/portrait_release_v3.log 2>&1 &
 #
-# Each stage takes about: choose 10 minutes, measure 60 (on an otherwise idle 2-core CPU).
+# Each stage takes about: export 1 minute, choose 10, measure 60 (on an otherwise idle 2-core CPU).
 set -euo pipefail
 
-usage="usage: bash benchmarks/portrait_release.sh choose|measure EXPORT TAG"
-[[ $# -eq 3 ]] || { echo "$usage" >&2; exit 2; }
-stage=$1 model=$2 tag=$3
+usage="usage: bash benchmarks/portrait_release.sh choose|measure EXPORT TAG | all RUN_DIR EXPORT TAG"
 results=benchmarks/results
-[[ -f $model/world_model.json ]] || { echo "no exported model at $model (world_model.json missing)" >&2; exit 2; }
+stage=${1:-}
+if [[ $stage == all ]]; then
+    [[ $# -eq 4 ]] || { echo "$usage" >&2; exit 2; }
+    run_dir=$2 model=$3 tag=$4
+    [[ -f $run_dir/transformer.pt ]] || { echo "no training run at $run_dir (transformer.pt missing)" >&2; exit 2; }
+else
+    [[ $# -eq 3 ]] || { echo "$usage" >&2; exit 2; }
+    model=$2 tag=$3
+    [[ -f $model/world_model.json ]] || { echo "no exported model at $model (world_model.json missing)" >&2; exit 2; }
+fi
 [[ $tag =~ ^[A-Za-z0-9._-]+$ ]] || { echo "TAG: letters, digits, '.', '_' or '-' only" >&2; exit 2; }
 
 step() {
@@ -25,12 +38,22 @@ step() {
     "$@"
 }
 
-case $stage in
-choose)
+export_model() {  # export_model SHIFT: the run's weights in float16, text-to-image at guidance 2 and SHIFT
+    step python -m ems_core world export --run-dir "$run_dir" --out "$model" --dtype float16 \
+        --generation-guidance 2 --generation-shift "$1"
+}
+
+chosen_shift() {  # the shift generation_schedule.py chose by its rule
+    python -c 'import json, sys; print(json.load(open(sys.argv[1]))["chosen"]["shift"])' \
+        "$results/generation_schedule_$tag.json"
+}
+
+choose() {
     step python benchmarks/generation_schedule.py --model "$model" --captions 200 --seed 1 --threads 2 \
         --shifts 1 4 8 12 16 --out "$results/generation_schedule_$tag.json"
-    ;;
-measure)
+}
+
+measure() {
     step python -m ems_core world eval --model "$model" --captions 500 --inversions 100 --guidance 2 --threads 2 \
         --out "$results/portraits_eval_$tag.json"
     step python benchmarks/portrait_sweeps.py --model "$model" --portraits 20 --threads 2 \
@@ -44,6 +67,18 @@ measure)
         --text-attributes smile,eyes,age,hair_lightness,hair_length,glasses,face_width,skin,background_lightness \
         --out "$results/portrait_sds_transfer_$tag.json"
     step python -m ems_core bench latency --quick --model "$model" --threads 1
+}
+
+case $stage in
+choose) choose ;;
+measure) measure ;;
+all)
+    export_model 8
+    choose
+    chosen=$(chosen_shift)
+    echo "== chosen generation shift: $chosen"
+    [[ $chosen == 8.0 ]] || export_model "$chosen"
+    measure
     ;;
 *)
     echo "$usage" >&2

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import runpy
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,7 +45,7 @@ def help_text(command: list[str], capsys) -> str:
 
 def test_the_script_runs_the_whole_protocol():
     programs = {" ".join(c[1:5]) if c[1] == "-m" else c[1] for c in commands()}
-    assert programs == {"benchmarks/generation_schedule.py", "-m ems_core world eval", "benchmarks/portrait_sweeps.py",
+    assert programs == {"-m ems_core world export", "benchmarks/generation_schedule.py", "-m ems_core world eval", "benchmarks/portrait_sweeps.py",
                         "-m ems_core bench quality", "benchmarks/portrait_directions.py", "-m ems_core bench latency"}
 
 
@@ -51,3 +53,52 @@ def test_the_script_runs_the_whole_protocol():
 def test_every_flag_the_script_passes_exists(command, capsys):
     offered = set(re.findall(r"--[a-z][a-z-]*", help_text(command, capsys)))
     assert {word for word in command if word.startswith("--")} <= offered
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# records each program run; writes the schedule file a choice reads; runs `python -c` for real
+if [[ $1 == -c ]]; then exec "$REAL_PYTHON" "$@"; fi
+echo "$*" >> "$CALLS"
+if [[ $1 == benchmarks/generation_schedule.py ]]; then
+    out=${@: -1}
+    echo '{"chosen": {"guidance": 2.0, "shift": '"$CHOSEN"', "steps": 20}}' > "$out"
+fi
+"""
+
+
+@pytest.mark.parametrize("chosen, exports", [("12.0", ["8", "12.0"]), ("8.0", ["8"])])
+def test_all_exports_chooses_exports_again_only_when_the_choice_differs_then_measures(tmp_path, chosen, exports):
+    """``all`` on a training run: the order of the protocol, with a fake ``python`` that only records its calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text(FAKE_PYTHON)
+    (bin_dir / "python").chmod(0o755)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "transformer.pt").write_bytes(b"")
+    tag = f"test-{tmp_path.name}"
+    calls = tmp_path / "calls.txt"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "REAL_PYTHON": sys.executable,
+           "CALLS": str(calls), "CHOSEN": chosen}
+    schedule = ROOT / "benchmarks" / "results" / f"generation_schedule_{tag}.json"
+    try:
+        done = subprocess.run(["bash", str(SCRIPT), "all", str(run_dir), str(tmp_path / "export"), tag], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        schedule.unlink(missing_ok=True)
+    assert done.returncode == 0, done.stderr
+    assert f"chosen generation shift: {chosen}" in done.stdout
+    lines = calls.read_text().splitlines()
+    export_shifts = [line.split("--generation-shift ")[1] for line in lines if " world export " in line]
+    assert export_shifts == exports
+    programs = [" ".join(line.split()[2:4]) if line.startswith("-m") else line.split()[0] for line in lines]
+    first_measure = programs.index("world eval")
+    assert programs.index("benchmarks/generation_schedule.py") < first_measure  # chosen before the held-out read
+    assert all(" world export " not in line for line in lines[first_measure:])  # the model read is the model shipped
+    assert programs[0] == "world export" and programs[-1] == "bench latency"
+
+
+def test_all_refuses_a_folder_without_a_training_run(tmp_path):
+    done = subprocess.run(["bash", str(SCRIPT), "all", str(tmp_path), str(tmp_path / "export"), "x"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "no training run" in done.stderr

@@ -130,6 +130,19 @@ def generation_latency(backend, repeats: int = 10) -> dict:
             "steps": backend.info.default_steps, "guidance": backend.info.default_guidance}
 
 
+def chosen_schedule(rows: list[dict]) -> dict:
+    """The text-to-image setting to ship among ``rows`` (each with ``generation``: faithfulness per attribute and
+    ``all``, and its ``shift``): the best weakest attribute, then the best ``all``, then the smallest shift (the
+    schedule nearest the one the model was trained on). A rule, so that a release can choose without a reader."""
+    if not rows:
+        raise ValueError("no schedule rows to choose from")
+
+    def weakest(row: dict) -> float:
+        return min(value for name, value in row["generation"].items() if name != "all")
+
+    return max(rows, key=lambda row: (weakest(row), row["generation"]["all"], -row["shift"]))
+
+
 def run_eval(model: str = "world", n_captions: int = 500, n_inversions: int = 50, steps: int | None = None,
              guidance: float | None = None, seed: int = 0, generation_shift: float | None = None) -> dict:
     """Faithfulness, round trip and latency of a bundled-world model; ``generation_shift`` overrides the model's
