@@ -2,7 +2,7 @@
 
 For N seeded random portraits (seeds from --offset, none of which the tests or the oracle's calibration
 use), each rendered clean and degraded (Gaussian blur sigma 0.7, noise std 4/255, JPEG quality 80, all
-three in that order, and slow colour blotches of std 8/255, :func:`shading`): per attribute, the share of
+three in that order, and slow colour blotches of std 8/255, :func:`ems_core.bench.degradations.slow_shading`): per attribute, the share of
 measured caption words equal to the truth and the mean absolute error of the continuous value (in the
 attribute's own units, see ``BANDS``), and the nuisance errors (head offset px, tilt degrees, lighting).
 Render and measure times are medians over the clean renders (single thread). The last line is one JSON
@@ -14,50 +14,20 @@ object with every number.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import random
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
-
+from ems_core.bench.degradations import chained, gaussian_blur, jpeg, pixel_noise, slow_shading
 from ems_core.portraits.oracle import ATTRIBUTES, calibration, measure
 from ems_core.portraits.scene import random_portrait, render
 
 
-def blur(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    return image.filter(ImageFilter.GaussianBlur(0.7))
-
-
-def noise(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    noisy = np.asarray(image, dtype=np.float64) + rng.normal(0.0, 4.0, np.asarray(image).shape)
-    return Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8))
-
-
-def jpeg(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=80)
-    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-
-
-def combined(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    return jpeg(noise(blur(image, rng), rng), rng)
-
-
-def shading(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """Slow colour blotches, as a generative model paints them on flat skin: per channel, a 4x4 grid of values
-    (std 8/255) upsampled bicubically over the image (one cell is 32 px)."""
-    pixels = np.asarray(image, dtype=np.float64)
-    size = (pixels.shape[1], pixels.shape[0])
-    field = [np.asarray(Image.fromarray(rng.normal(0.0, 8.0, (4, 4)).astype(np.float32), mode="F")
-                        .resize(size, Image.BICUBIC), dtype=np.float64) for _ in range(3)]
-    return Image.fromarray(np.clip(np.round(pixels + np.stack(field, axis=-1)), 0, 255).astype(np.uint8))
-
-
-CONDITIONS = {"clean": lambda image, rng: image, "blur": blur, "noise": noise, "jpeg": jpeg, "combined": combined,
-              "shading": shading}
+BLUR, NOISE, JPEG = gaussian_blur(0.7), pixel_noise(4.0), jpeg(80)
+CONDITIONS = {"clean": lambda image, rng: image, "blur": BLUR, "noise": NOISE, "jpeg": JPEG,
+              "combined": chained(BLUR, NOISE, JPEG), "shading": slow_shading(8.0)}
 NUISANCE = ("head_x", "head_y", "tilt", "lighting")
 
 

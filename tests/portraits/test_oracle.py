@@ -1,13 +1,13 @@
 """The portrait oracle and captioner: agreement with ground truth on clean and degraded renders,
 monotone response to every attribute, invariance to nuisance details, no face in non-portraits."""
 
-import io
 import random
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image
 
+from ems_core.bench.degradations import chained, gaussian_blur, jpeg, pixel_noise
 from ems_core.extract import AttributePreset
 from ems_core.portraits.captioner import PortraitCaptioner, attribute_presets
 from ems_core.portraits.oracle import ATTRIBUTES, PortraitMeasurement, agreement, background_distance, measure
@@ -29,23 +29,7 @@ def agreement_rates(pairs) -> dict[str, float]:
 
 # -- degradations (a generator's output is not pixel perfect) ---------------------------------------
 
-def blur(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    return image.filter(ImageFilter.GaussianBlur(0.7))
-
-
-def noise(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    noisy = np.asarray(image, dtype=np.float64) + rng.normal(0.0, 4.0, (128, 128, 3))
-    return Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8))
-
-
-def jpeg(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=80)
-    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-
-
-def combined(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    return jpeg(noise(blur(image, rng), rng), rng)
+BLUR, NOISE, JPEG = gaussian_blur(0.7), pixel_noise(4.0), jpeg(80)  # as benchmarks/portrait_oracle.py reads them
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +52,8 @@ def test_clean_values_are_close(clean):
         assert np.mean(errors) < 0.03 * (high - low) + 0.01, (name, np.mean(errors))
 
 
-@pytest.mark.parametrize("degrade", [blur, noise, jpeg, combined])
+@pytest.mark.parametrize("degrade", [BLUR, NOISE, JPEG, chained(BLUR, NOISE, JPEG)],
+                         ids=["blur", "noise", "jpeg", "combined"])
 def test_degraded_renders_agree(degrade):
     rng = np.random.default_rng(0)
     pairs = [(p, measure(degrade(render(p), rng))) for p in portraits(30, offset=1000)]

@@ -1,12 +1,12 @@
 """The oracle and the world captioner: agreement with ground truth on clean and degraded renders."""
 
-import io
 import random
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image
 
+from ems_core.bench.degradations import chained, gaussian_blur, jpeg, pixel_noise, to_image
 from ems_core.extract import AttributePreset
 from ems_core.world.captioner import WorldCaptioner, attribute_presets
 from ems_core.world.oracle import ATTRIBUTES, Measurement, agreement, measure, measure_batch
@@ -32,22 +32,7 @@ def agreement_rates(pairs) -> dict[str, float]:
 
 # -- degradations (an imperfect generator or editor) ------------------------------------------------
 
-def to_image(array: np.ndarray) -> Image.Image:
-    return Image.fromarray(np.clip(np.round(array), 0, 255).astype(np.uint8))
-
-
-def blur(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    return image.filter(ImageFilter.GaussianBlur(1.0))
-
-
-def noise(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    return to_image(np.asarray(image, dtype=np.float64) + rng.normal(0.0, 8.0, (64, 64, 3)))
-
-
-def jpeg(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=75)
-    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+BLUR, NOISE, JPEG = gaussian_blur(1.0), pixel_noise(8.0), jpeg(75)
 
 
 def colour_shift(image: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -64,10 +49,6 @@ def specks(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return to_image(array)
 
 
-def combined(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    return jpeg(noise(blur(image, rng), rng), rng)
-
-
 # -- oracle ---------------------------------------------------------------------------------------
 
 def test_clean_renders_agree():
@@ -75,7 +56,8 @@ def test_clean_renders_agree():
     assert min(rates.values()) >= 0.99, rates
 
 
-@pytest.mark.parametrize("degrade", [blur, noise, jpeg, colour_shift, specks, combined])
+@pytest.mark.parametrize("degrade", [BLUR, NOISE, JPEG, colour_shift, specks, chained(BLUR, NOISE, JPEG)],
+                         ids=["blur", "noise", "jpeg", "colour_shift", "specks", "combined"])
 def test_degraded_renders_agree(degrade):
     # Measured on 1000 scenes: 100% for each degradation alone, >= 99.5% for the combination.
     rng = np.random.default_rng(0)
@@ -154,7 +136,7 @@ def test_bad_inputs_raise():
 @pytest.mark.parametrize("background", BACKGROUNDS)
 def test_no_object_is_reported_not_raised(background):
     plain = Image.new("RGB", (64, 64), BACKGROUNDS[background])
-    noisy = noise(noise(plain, np.random.default_rng(1)), np.random.default_rng(2))  # sigma ~11
+    noisy = NOISE(NOISE(plain, np.random.default_rng(1)), np.random.default_rng(2))  # sigma ~11
     for image in (plain, noisy):
         m = measure(image)
         assert not m.found and m.shape == "none" and m.colour == "none"
