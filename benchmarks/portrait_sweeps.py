@@ -13,7 +13,10 @@ raw degree). Per attribute:
 - ``kept``: share of images whose other attributes read as the source's words (the ones the oracle reads with
   known accuracy; docs/portraits.md);
 - nuisance drift, the worst over the sweep against the source render's own reading: head x / y (px), tilt
-  (degrees), background signature distance (``background_distance``: about 0.005 for the same texture).
+  (degrees), background signature distance (``background_distance``: about 0.005 for the same texture);
+- ``nuisance_kept``: the share of sweeps whose worst drifts are all within the quality benchmark's stated
+  tolerances (:data:`~ems_core.bench.portrait_quality.HEAD_TOLERANCE` 0.5 px per axis, ``TILT_TOLERANCE`` 1.5
+  degrees, ``TEXTURE_TOLERANCE`` 0.02), every image's face found.
 
     python benchmarks/portrait_sweeps.py --model world-portraits --portraits 20 --out benchmarks/results/portrait_sweeps.json \
         --strip docs/figures/smile-slider.png
@@ -32,6 +35,7 @@ import numpy as np
 import torch
 
 from ems_core import EditConfig, EditSession, load_backend
+from ems_core.bench.portrait_quality import HEAD_TOLERANCE, TEXTURE_TOLERANCE, TILT_TOLERANCE
 from ems_core.images import horizontal_strip
 from ems_core.metrics import spearman
 from ems_core.portraits.captioner import attribute_presets
@@ -49,6 +53,12 @@ def far_end(preset) -> str:
     """The end of the preset's scale farther from its source (frowning -> beaming, old -> young...)."""
     position = [p.casefold() for p in preset.scale].index(preset.source.strip().casefold())
     return preset.scale[-1] if position < len(preset.scale) / 2 else preset.scale[0]
+
+
+def nuisance_kept(sweep: dict) -> bool:
+    """Whether a sweep's worst nuisance drifts are all within the stated tolerances (a face lost is not kept)."""
+    return bool(sweep["faces_found"] == 1.0 and max(sweep["head_x"], sweep["head_y"]) <= HEAD_TOLERANCE
+                and sweep["tilt"] <= TILT_TOLERANCE and sweep["background"] <= TEXTURE_TOLERANCE)
 
 
 def sweep(backend, portrait, name: str, calibrated: bool, config: EditConfig | None = None) -> dict:
@@ -120,6 +130,7 @@ def main() -> None:
             "evenness_median": round(statistics.median(s["evenness"] for s in sweeps), 3),
             "kept": round(float(np.mean([s["kept"] for s in sweeps])), 3),
             "faces_found": round(float(np.mean([s["faces_found"] for s in sweeps])), 3),
+            "nuisance_kept": round(float(np.mean([nuisance_kept(s) for s in sweeps])), 3),
             **{f"{k}_drift_median": round(float(np.nanmedian([s[k] for s in sweeps])), 3)
                for k in ("head_x", "head_y", "tilt", "background")},
         }
