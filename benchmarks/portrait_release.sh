@@ -6,15 +6,17 @@
 #
 # After a training, all of it in one go (export, choose, export again with the chosen shift, measure):
 #
-#   nohup bash benchmarks/portrait_release.sh all runs/portraits-v3 runs/wp-v3 v3 > runs/portrait_release_v3.log 2>&1 &
+#   nohup bash benchmarks/portrait_release.sh all runs/portraits-v3 runs/wp-v3 scratch24k \
+#       > runs/portrait_release_scratch24k.log 2>&1 &
 #
 # or stage by stage:
 #
 #   python -m ems_core world export --run-dir runs/portraits-v3 --out runs/wp-v3 --dtype float16 \
 #       --generation-guidance 2 --generation-shift 8
-#   nohup bash benchmarks/portrait_release.sh choose runs/wp-v3 v3 > runs/portrait_release_v3.log 2>&1 &
-#   # generation_schedule_v3.json's "chosen" (a rule: best weakest attribute, then all at once, then smaller shift)
-#   nohup bash benchmarks/portrait_release.sh measure runs/wp-v3 v3 >> runs/portrait_release_v3.log 2>&1 &
+#   nohup bash benchmarks/portrait_release.sh choose runs/wp-v3 scratch24k > runs/release_scratch24k.log 2>&1 &
+#   # generation_schedule_scratch24k.json's "chosen" (a rule: best weakest attribute, then all at once,
+#   # then the smaller shift)
+#   nohup bash benchmarks/portrait_release.sh measure runs/wp-v3 scratch24k >> runs/release_scratch24k.log 2>&1 &
 #
 # Each stage takes about: export 1 minute, choose 10, measure 60 (on an otherwise idle 2-core CPU).
 set -euo pipefail
