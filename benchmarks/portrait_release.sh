@@ -18,7 +18,8 @@
 #   # then the smaller shift)
 #   nohup bash benchmarks/portrait_release.sh measure runs/wp-v3 scratch24k >> runs/release_scratch24k.log 2>&1 &
 #
-# Each stage takes about: export 1 minute, choose 10, measure 60 (on an otherwise idle 2-core CPU).
+# Each stage takes about: export 1 minute, choose 10, measure 60 (on an otherwise idle 2-core CPU). `measure` ends
+# with benchmarks/portrait_release_check.py: a line per release bar, and exit status 1 when one is missed.
 set -euo pipefail
 
 usage="usage: bash benchmarks/portrait_release.sh choose|measure EXPORT TAG | all RUN_DIR EXPORT TAG"
@@ -69,6 +70,9 @@ measure() {
         --text-attributes smile,eyes,age,hair_lightness,hair_length,glasses,face_width,skin,background_lightness \
         --out "$results/portrait_sds_transfer_$tag.json"
     step python -m ems_core bench latency --quick --model "$model" --threads 1
+    # the verdict last: every release bar (ems_core/bench/portrait_release.py); exits 1 when one is missed
+    step python benchmarks/portrait_release_check.py --model "$model" --tag "$tag" \
+        --out "$results/portrait_release_check_$tag.json"
 }
 
 case $stage in

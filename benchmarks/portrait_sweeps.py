@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from ems_core import EditConfig, EditSession, load_backend
-from ems_core.bench.portrait_quality import HEAD_TOLERANCE, TEXTURE_TOLERANCE, TILT_TOLERANCE
+from ems_core.bench.portrait_quality import sweep_nuisance_kept
 from ems_core.images import horizontal_strip
 from ems_core.metrics import spearman
 from ems_core.portraits.captioner import attribute_presets
@@ -53,12 +53,6 @@ def far_end(preset) -> str:
     """The end of the preset's scale farther from its source (frowning -> beaming, old -> young...)."""
     position = [p.casefold() for p in preset.scale].index(preset.source.strip().casefold())
     return preset.scale[-1] if position < len(preset.scale) / 2 else preset.scale[0]
-
-
-def nuisance_kept(sweep: dict) -> bool:
-    """Whether a sweep's worst nuisance drifts are all within the stated tolerances (a face lost is not kept)."""
-    return bool(sweep["faces_found"] == 1.0 and max(sweep["head_x"], sweep["head_y"]) <= HEAD_TOLERANCE
-                and sweep["tilt"] <= TILT_TOLERANCE and sweep["background"] <= TEXTURE_TOLERANCE)
 
 
 def sweep(backend, portrait, name: str, calibrated: bool, config: EditConfig | None = None) -> dict:
@@ -130,7 +124,7 @@ def main() -> None:
             "evenness_median": round(statistics.median(s["evenness"] for s in sweeps), 3),
             "kept": round(float(np.mean([s["kept"] for s in sweeps])), 3),
             "faces_found": round(float(np.mean([s["faces_found"] for s in sweeps])), 3),
-            "nuisance_kept": round(float(np.mean([nuisance_kept(s) for s in sweeps])), 3),
+            "nuisance_kept": round(float(np.mean([sweep_nuisance_kept(s) for s in sweeps])), 3),
             **{f"{k}_drift_median": round(float(np.nanmedian([s[k] for s in sweeps])), 3)
                for k in ("head_x", "head_y", "tilt", "background")},
         }

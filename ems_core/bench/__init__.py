@@ -6,4 +6,5 @@
   (``python -m ems_core bench quality``); :mod:`.annotated`: cases from annotated real images;
   :mod:`.shard`: splitting a run between processes;
 - :mod:`.directions`: latent directions (LOCO, T-LOCO, HSDS) read by the world oracle, beside EMS.
+- :mod:`.portrait_release`: the bars a trained portrait model must clear before it ships.
 """

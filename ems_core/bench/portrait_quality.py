@@ -42,7 +42,7 @@ from .quality import PAIR_DEGREES, SINGLE_DEGREES, SWEEP_DEGREES, QualityCase, c
 
 __all__ = ["HEAD_TOLERANCE", "NUISANCE", "PRESETS", "TEXTURE_TOLERANCE", "TILT_TOLERANCE", "ideal_portrait",
            "ideal_image", "ideal_region", "portrait_kept", "portrait_suite", "reconstruction_ceiling",
-           "reconstruction_note", "score_portrait", "target_words", "value_tolerance"]
+           "reconstruction_note", "score_portrait", "sweep_nuisance_kept", "target_words", "value_tolerance"]
 
 #: The editable attributes, in the order the single cases cycle through them (the app's preset names).
 PRESETS = ("smile", "eyes", "age", "hair colour", "hair lightness", "hair length", "glasses", "face width", "skin",
@@ -110,6 +110,14 @@ def portrait_kept(source: PortraitMeasurement, edited: PortraitMeasurement, targ
     kept["tilt"] = bool(face and abs(source.tilt - edited.tilt) <= TILT_TOLERANCE)
     kept["background texture"] = bool(background_distance(source, edited) <= TEXTURE_TOLERANCE)
     return kept
+
+
+def sweep_nuisance_kept(sweep: dict) -> bool:
+    """Whether a slider sweep's worst nuisance drifts (``benchmarks/portrait_sweeps.py``: ``head_x``, ``head_y``
+    in px, ``tilt`` in degrees, ``background`` signature distance, each the worst over the sweep against the source)
+    are all within the tolerances above, with a face found in every image (a face lost is not kept)."""
+    return bool(sweep["faces_found"] == 1.0 and max(sweep["head_x"], sweep["head_y"]) <= HEAD_TOLERANCE
+                and sweep["tilt"] <= TILT_TOLERANCE and sweep["background"] <= TEXTURE_TOLERANCE)
 
 
 # ---------------------------------------------------------------------------------------------- cases

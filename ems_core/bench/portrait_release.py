@@ -1,0 +1,76 @@
+"""The bars a newly trained portrait model must clear before it replaces ``assets/world-portraits``: generation
+faithfulness per attribute on the held-out captions, slider sweeps that move smile, age and hair lightness
+monotonically while keeping the details no caption names, and the bundled weights' size (docs/training.md, "What
+is not done yet").
+
+They are read from the files ``benchmarks/portrait_release.sh`` writes (``world eval --out`` and
+``benchmarks/portrait_sweeps.py --out``); ``benchmarks/portrait_release_check.py`` prints them and fails when one
+is missed, so the decision to ship is a rule stated here, not a reading of tables.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..portraits.scene import ATTRIBUTES
+from .portrait_quality import sweep_nuisance_kept
+
+__all__ = ["BUNDLED_MB_CAP", "Bar", "GENERATION_BAR", "NUISANCE_KEPT_BAR", "RELEASE_SWEEPS", "SWEEP_RHO_BAR",
+           "folder_megabytes", "nuisance_kept_share", "portrait_release_bars"]
+
+GENERATION_BAR = 0.95  # share of held-out captions whose oracle word matches, per attribute
+RELEASE_SWEEPS = ("smile", "age", "hair lightness")  # the sliders whose sweeps must be monotonic
+SWEEP_RHO_BAR = 0.95  # Spearman's rho of slider position vs the oracle's value: the median sweep, and 95% of them
+NUISANCE_KEPT_BAR = 0.95  # share of sweeps whose head position, tilt and background stay within tolerance
+BUNDLED_MB_CAP = 60.0  # both bundled models' folders together, in 10^6 bytes
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One measured number against its threshold; ``at_most`` bars cap the value, the others require reaching it.
+    A missing measurement is ``nan`` and never passes."""
+
+    name: str
+    value: float
+    threshold: float
+    at_most: bool = False
+
+    @property
+    def passed(self) -> bool:
+        if not math.isfinite(self.value):
+            return False
+        return self.value <= self.threshold if self.at_most else self.value >= self.threshold
+
+
+def nuisance_kept_share(attribute_report: dict) -> float:
+    """The share of an attribute's sweeps that keep the nuisance details: the summary's ``nuisance_kept``, or,
+    for reports written before it existed, recomputed from the per-sweep drifts (``sweep_nuisance_kept``)."""
+    summary = attribute_report.get("summary", {})
+    if "nuisance_kept" in summary:
+        return float(summary["nuisance_kept"])
+    sweeps = attribute_report.get("sweeps") or []
+    return sum(sweep_nuisance_kept(s) for s in sweeps) / len(sweeps) if sweeps else math.nan
+
+
+def portrait_release_bars(evaluation: dict, sweeps: dict, bundled_mb: float) -> list[Bar]:
+    """Every bar, in a stable order: generation per portrait attribute (``evaluation["generation"]``), then per
+    swept slider its rho median, its share of sweeps at rho >= 0.95 and its nuisance-kept share
+    (``sweeps["attributes"]``), then the bundled size. Attributes or sliders the files lack read ``nan``."""
+    generation = evaluation.get("generation", {})
+    bars = [Bar(f"generation: {name}", float(generation.get(name, math.nan)), GENERATION_BAR) for name in ATTRIBUTES]
+    for name in RELEASE_SWEEPS:
+        report = sweeps.get("attributes", {}).get(name, {})
+        summary = report.get("summary", {})
+        bars += [Bar(f"sweep {name}: rho, median", float(summary.get("rho_median", math.nan)), SWEEP_RHO_BAR),
+                 Bar(f"sweep {name}: share of sweeps at rho >= {SWEEP_RHO_BAR}",
+                     float(summary.get(f"rho_at_least_{SWEEP_RHO_BAR}", math.nan)), SWEEP_RHO_BAR),
+                 Bar(f"sweep {name}: nuisance details kept", nuisance_kept_share(report), NUISANCE_KEPT_BAR)]
+    bars.append(Bar("bundled weights, MB", bundled_mb, BUNDLED_MB_CAP, at_most=True))
+    return bars
+
+
+def folder_megabytes(*folders: Path) -> float:
+    """The bytes of every file under ``folders``, in 10^6 (as the model cards quote sizes)."""
+    return sum(f.stat().st_size for folder in folders for f in Path(folder).rglob("*") if f.is_file()) / 1e6
