@@ -18,11 +18,14 @@
 #   # then the smaller shift)
 #   nohup bash benchmarks/portrait_release.sh measure runs/wp-v3 scratch24k >> runs/release_scratch24k.log 2>&1 &
 #
+# When the verdict says every bar holds, `ship EXPORT TAG` copies the export into assets/world-portraits and the
+# smile strip and quality report into docs/ (it refuses otherwise); the model card and quoted numbers stay by hand.
+#
 # Each stage takes about: export 1 minute, choose 10, measure 60 (on an otherwise idle 2-core CPU). `measure` ends
 # with benchmarks/portrait_release_check.py: a line per release bar, and exit status 1 when one is missed.
 set -euo pipefail
 
-usage="usage: bash benchmarks/portrait_release.sh choose|measure EXPORT TAG | all RUN_DIR EXPORT TAG"
+usage="usage: bash benchmarks/portrait_release.sh choose|measure|ship EXPORT TAG | all RUN_DIR EXPORT TAG"
 results=benchmarks/results
 stage=${1:-}
 if [[ $stage == all ]]; then
@@ -75,9 +78,29 @@ measure() {
         --out "$results/portrait_release_check_$tag.json"
 }
 
+ship() {  # the export into the app, and the figures and report the docs show, once every release bar holds
+    local verdict=$results/portrait_release_check_$tag.json assets=assets/world-portraits docs=docs
+    python -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["passed"] else 1)' "$verdict" 2>/dev/null \
+        || { echo "not shipped: $verdict is missing or says a release bar was missed" >&2; exit 1; }
+    local part
+    for part in autoencoder text_encoder tokenizer transformer world_model.json; do
+        [[ -e $model/$part ]] || { echo "not shipped: $model/$part missing" >&2; exit 1; }
+    done
+    for part in autoencoder text_encoder tokenizer transformer world_model.json; do
+        rm -rf "${assets:?}/$part"
+        cp -r "$model/$part" "$assets/$part"
+    done
+    cp "runs/smile-slider-$tag.png" "$docs/figures/smile-slider.png"
+    cp "runs/benchmark-portraits-$tag/benchmark-portraits.md" "$docs/benchmark-portraits.md"
+    rm -rf "${docs:?}/benchmark-portraits"
+    cp -r "runs/benchmark-portraits-$tag/benchmark-portraits" "$docs/benchmark-portraits"
+    echo "== shipped $model as $assets; still by hand: its MODEL_CARD.md and the numbers the docs quote"
+}
+
 case $stage in
 choose) choose ;;
 measure) measure ;;
+ship) ship ;;
 all)
     export_model 8
     choose

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import runpy
@@ -104,3 +105,52 @@ def test_all_refuses_a_folder_without_a_training_run(tmp_path):
     done = subprocess.run(["bash", str(SCRIPT), "all", str(tmp_path), str(tmp_path / "export"), "x"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "no training run" in done.stderr
+
+
+def release_tree(root: Path, tag: str, passed: bool) -> Path:
+    """A repository-shaped folder for ``ship``: an export, a verdict, the measure stage's strip and report, and the
+    currently shipped model (with its card)."""
+    export = root / "runs" / "wp-new"
+    for part in ("autoencoder", "text_encoder", "tokenizer", "transformer"):
+        (export / part).mkdir(parents=True)
+        (export / part / "weights.safetensors").write_text(f"new {part}")
+    (export / "world_model.json").write_text('{"new": true}')
+    (root / "benchmarks" / "results").mkdir(parents=True)
+    (root / "benchmarks" / "results" / f"portrait_release_check_{tag}.json").write_text(
+        json.dumps({"passed": passed, "failed": [] if passed else ["generation: age"]}))
+    (root / "runs" / f"smile-slider-{tag}.png").write_text("new strip")
+    report = root / "runs" / f"benchmark-portraits-{tag}"
+    (report / "benchmark-portraits").mkdir(parents=True)
+    (report / "benchmark-portraits.md").write_text("new report")
+    (report / "benchmark-portraits" / "contact_sheet.png").write_text("new sheet")
+    shipped = root / "assets" / "world-portraits"
+    (shipped / "transformer").mkdir(parents=True)
+    (shipped / "transformer" / "old.safetensors").write_text("old")
+    (shipped / "MODEL_CARD.md").write_text("card")
+    (root / "docs" / "figures").mkdir(parents=True)
+    (root / "docs" / "benchmark-portraits").mkdir()
+    (root / "docs" / "benchmark-portraits" / "stale.png").write_text("old")
+    return export
+
+
+def test_ship_replaces_the_model_and_the_docs_figures_once_every_bar_holds(tmp_path):
+    export = release_tree(tmp_path, "t1", passed=True)
+    done = subprocess.run(["bash", str(SCRIPT), "ship", str(export), "t1"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    shipped = tmp_path / "assets" / "world-portraits"
+    assert (shipped / "transformer" / "weights.safetensors").read_text() == "new transformer"
+    assert not (shipped / "transformer" / "old.safetensors").exists()  # no stale weights beside the new ones
+    assert (shipped / "world_model.json").read_text() == '{"new": true}'
+    assert (shipped / "MODEL_CARD.md").read_text() == "card"  # the card is rewritten by hand
+    assert (tmp_path / "docs" / "figures" / "smile-slider.png").read_text() == "new strip"
+    assert (tmp_path / "docs" / "benchmark-portraits.md").read_text() == "new report"
+    assert sorted(p.name for p in (tmp_path / "docs" / "benchmark-portraits").iterdir()) == ["contact_sheet.png"]
+
+
+def test_ship_refuses_a_model_that_missed_a_bar(tmp_path):
+    export = release_tree(tmp_path, "t2", passed=False)
+    done = subprocess.run(["bash", str(SCRIPT), "ship", str(export), "t2"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1 and "release bar was missed" in done.stderr
+    assert (tmp_path / "assets" / "world-portraits" / "transformer" / "old.safetensors").exists()
