@@ -2,6 +2,7 @@
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,23 @@ def test_training_smoke_resumes_and_exports(tmp_path):
     backend = load_world_backend(tmp_path / "model")
     image = generate(backend, ["a small red circle at the top left on a white background"], [0], steps=2)[0]
     assert image.size == (64, 64)
+
+
+def test_compile_runs_the_transformer_through_torch_compile_and_checkpoints_stay_plain(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    config = TrainConfig(steps=2, batch_size=4, checkpoint_every=1, log_every=1, threads=1)
+    train_autoencoder(run, config, log=lambda line: None)
+    compiled, calls = [], []
+
+    def fake_compile(module):  # what torch.compile returns: a callable over the same module
+        compiled.append(module)
+        return lambda **kwargs: calls.append(kwargs) or module(**kwargs)
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    train_transformer(run, replace(config, compile=True), TINY_TEST_CONFIG, log=lambda line: None)
+    assert len(compiled) == 1 and type(compiled[0]).__name__ == "SD3Transformer2DModel" and len(calls) == 2
+    keys = torch.load(run / "transformer.pt", weights_only=False)["transformer"].keys()
+    assert keys == compiled[0].state_dict().keys() and not any("_orig_mod" in k for k in keys)
 
 
 @pytest.mark.slow
