@@ -23,6 +23,7 @@
 #
 # Each stage takes about: export 1 minute, choose 10, measure 60 (on an otherwise idle 2-core CPU). `measure` ends
 # with benchmarks/portrait_release_check.py: a line per release bar, and exit status 1 when one is missed.
+# A stage run again (after a session ended mid-way) skips every step whose output postdates the weights it measured.
 set -euo pipefail
 
 usage="usage: bash benchmarks/portrait_release.sh choose|measure|ship EXPORT TAG | all RUN_DIR EXPORT TAG"
@@ -44,7 +45,25 @@ step() {
     "$@"
 }
 
+# Rerunning a stage picks up where it stopped: a step is skipped when its output was written after the weights it
+# measures (the export's world_model.json; the choice, which sweeps shifts itself, after the training checkpoint).
+unless_done() {  # unless_done OUTPUT REFERENCE COMMAND...: run COMMAND unless OUTPUT is newer than REFERENCE
+    local output=$1 reference=$2
+    shift 2
+    if [[ -e $output && $output -nt $reference ]]; then
+        echo "== skipped, done on these weights: $output"
+    else
+        step "$@"
+    fi
+}
+
 export_model() {  # export_model SHIFT: the run's weights in float16, text-to-image at guidance 2 and SHIFT
+    local config=$model/world_model.json
+    if [[ -f $config && $config -nt $run_dir/transformer.pt ]] && python -c 'import json, sys
+sys.exit(float(json.load(open(sys.argv[1]))["generation_shift"]) != float(sys.argv[2]))' "$config" "$1"; then
+        echo "== skipped, exported from this checkpoint with shift $1: $model"
+        return
+    fi
     step python -m ems_core world export --run-dir "$run_dir" --out "$model" --dtype float16 \
         --generation-guidance 2 --generation-shift "$1"
 }
@@ -54,21 +73,27 @@ chosen_shift() {  # the shift generation_schedule.py chose by its rule
         "$results/generation_schedule_$tag.json"
 }
 
-choose() {
-    step python benchmarks/generation_schedule.py --model "$model" --captions 200 --seed 1 --threads 2 \
+choose() {  # choose WEIGHTS: the file whose date the choice must postdate
+    unless_done "$results/generation_schedule_$tag.json" "$1" \
+        python benchmarks/generation_schedule.py --model "$model" --captions 200 --seed 1 --threads 2 \
         --shifts 1 4 8 12 16 --out "$results/generation_schedule_$tag.json"
 }
 
 measure() {
-    step python -m ems_core world eval --model "$model" --captions 500 --inversions 100 --guidance 2 --threads 2 \
+    unless_done "$results/portraits_eval_$tag.json" "$model/world_model.json" \
+        python -m ems_core world eval --model "$model" --captions 500 --inversions 100 --guidance 2 --threads 2 \
         --out "$results/portraits_eval_$tag.json"
-    step python benchmarks/portrait_sweeps.py --model "$model" --portraits 20 --threads 2 \
+    unless_done "$results/portrait_sweeps_$tag.json" "$model/world_model.json" \
+        python benchmarks/portrait_sweeps.py --model "$model" --portraits 20 --threads 2 \
         --out "$results/portrait_sweeps_$tag.json" --strip "runs/smile-slider-$tag.png"
-    step python -m ems_core bench quality --model "$model" --threads 2 \
+    unless_done "runs/benchmark-portraits-$tag/benchmark-portraits.md" "$model/world_model.json" \
+        python -m ems_core bench quality --model "$model" --threads 2 \
         --records "runs/portraits_quality_records_$tag.json" --out-dir "runs/benchmark-portraits-$tag"
-    step python benchmarks/portrait_directions.py --model "$model" --text-methods '' \
+    unless_done "$results/portrait_directions_$tag.json" "$model/world_model.json" \
+        python benchmarks/portrait_directions.py --model "$model" --text-methods '' \
         --out "$results/portrait_directions_$tag.json"
-    step python benchmarks/portrait_directions.py --model "$model" --regions '' --sources 5 --text-methods sds \
+    unless_done "$results/portrait_sds_transfer_$tag.json" "$model/world_model.json" \
+        python benchmarks/portrait_directions.py --model "$model" --regions '' --sources 5 --text-methods sds \
         --text-regions none \
         --text-attributes smile,eyes,age,hair_lightness,hair_length,glasses,face_width,skin,background_lightness \
         --out "$results/portrait_sds_transfer_$tag.json"
@@ -98,15 +123,20 @@ ship() {  # the export into the app, and the figures and report the docs show, o
 }
 
 case $stage in
-choose) choose ;;
+choose) choose "$model/world_model.json" ;;
 measure) measure ;;
 ship) ship ;;
 all)
-    export_model 8
-    choose
+    schedule=$results/generation_schedule_$tag.json
+    if ! [[ -e $schedule && $schedule -nt $run_dir/transformer.pt ]]; then  # not yet chosen on these weights
+        export_model 8
+        choose "$run_dir/transformer.pt"
+    else
+        echo "== skipped, chosen on these weights: $schedule"
+    fi
     chosen=$(chosen_shift)
     echo "== chosen generation shift: $chosen"
-    [[ $chosen == 8.0 ]] || export_model "$chosen"
+    export_model "$chosen"  # skipped when the export already has it
     measure
     ;;
 *)

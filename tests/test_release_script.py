@@ -7,6 +7,7 @@ import os
 import re
 import runpy
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,8 @@ def commands() -> list[list[str]]:
     """The script's ``python ...`` command lines, continuation lines joined, as argument lists."""
     text = SCRIPT.read_text().replace("\\\n", " ")
     lines = [line.strip() for line in text.splitlines() if not line.lstrip().startswith("#")]
-    return [shlex.split(line.split("step ", 1)[1]) for line in lines if line.startswith("step python")]
+    runs = [line for line in lines if line.startswith(("step python", "unless_done "))]
+    return [shlex.split(line[line.index("python "):]) for line in runs]
 
 
 def help_text(command: list[str], capsys) -> str:
@@ -58,39 +60,66 @@ def test_every_flag_the_script_passes_exists(command, capsys):
 
 
 FAKE_PYTHON = """#!/usr/bin/env bash
-# records each program run; writes the schedule file a choice reads; runs `python -c` for real
+# records each program run and writes the file(s) it would write; runs `python -c` for real
 if [[ $1 == -c ]]; then exec "$REAL_PYTHON" "$@"; fi
 echo "$*" >> "$CALLS"
-if [[ $1 == benchmarks/generation_schedule.py ]]; then
-    out=${@: -1}
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case ${args[i]} in
+    --out) out=${args[i + 1]} ;;
+    --out-dir) mkdir -p "${args[i + 1]}"; echo report > "${args[i + 1]}/benchmark-portraits.md" ;;
+    --generation-shift) shift_=${args[i + 1]} ;;
+    esac
+done
+if [[ $2 == ems_core && $3 == world && $4 == export ]]; then
+    mkdir -p "$out"; echo '{"generation_shift": '"$shift_"'}' > "$out/world_model.json"
+elif [[ $1 == benchmarks/generation_schedule.py ]]; then
     echo '{"chosen": {"guidance": 2.0, "shift": '"$CHOSEN"', "steps": 20}}' > "$out"
+elif [[ -n ${out:-} ]]; then
+    echo '{"passed": true}' > "$out"
 fi
 """
 
+TAGGED_OUTPUTS = ("generation_schedule_{}.json", "portraits_eval_{}.json", "portrait_sweeps_{}.json",
+                  "portrait_directions_{}.json", "portrait_sds_transfer_{}.json", "portrait_release_check_{}.json")
 
-@pytest.mark.parametrize("chosen, exports", [("12.0", ["8", "12.0"]), ("8.0", ["8"])])
-def test_all_exports_chooses_exports_again_only_when_the_choice_differs_then_measures(tmp_path, chosen, exports):
-    """``all`` on a training run: the order of the protocol, with a fake ``python`` that only records its calls."""
+
+def run_all(tmp_path: Path, tag: str, chosen: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """``all`` on a fake training run with a fake ``python``; the program lines it ran, in order."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(exist_ok=True)
     (bin_dir / "python").write_text(FAKE_PYTHON)
     (bin_dir / "python").chmod(0o755)
     run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    (run_dir / "transformer.pt").write_bytes(b"")
-    tag = f"test-{tmp_path.name}"
+    run_dir.mkdir(exist_ok=True)
+    if not (run_dir / "transformer.pt").exists():
+        (run_dir / "transformer.pt").write_bytes(b"")
     calls = tmp_path / "calls.txt"
+    calls.unlink(missing_ok=True)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "REAL_PYTHON": sys.executable,
            "CALLS": str(calls), "CHOSEN": chosen}
-    schedule = ROOT / "benchmarks" / "results" / f"generation_schedule_{tag}.json"
-    try:
-        done = subprocess.run(["bash", str(SCRIPT), "all", str(run_dir), str(tmp_path / "export"), tag], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=60)
-    finally:
-        schedule.unlink(missing_ok=True)
+    done = subprocess.run(["bash", str(SCRIPT), "all", str(run_dir), str(tmp_path / "export"), tag], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    return done, calls.read_text().splitlines() if calls.exists() else []
+
+
+@pytest.fixture()
+def tag(tmp_path):
+    """A tag for one test's outputs under benchmarks/results and runs/, removed afterwards."""
+    tag = f"test-{tmp_path.name}"
+    yield tag
+    for name in TAGGED_OUTPUTS:
+        (ROOT / "benchmarks" / "results" / name.format(tag)).unlink(missing_ok=True)
+    shutil.rmtree(ROOT / "runs" / f"benchmark-portraits-{tag}", ignore_errors=True)
+
+
+@pytest.mark.parametrize("chosen, exports", [("12.0", ["8", "12.0"]), ("8.0", ["8"])])
+def test_all_exports_chooses_exports_again_only_when_the_choice_differs_then_measures(tmp_path, tag, chosen,
+                                                                                       exports):
+    """``all`` on a training run: the order of the protocol, with a fake ``python`` that only records its calls."""
+    done, lines = run_all(tmp_path, tag, chosen)
     assert done.returncode == 0, done.stderr
     assert f"chosen generation shift: {chosen}" in done.stdout
-    lines = calls.read_text().splitlines()
     export_shifts = [line.split("--generation-shift ")[1] for line in lines if " world export " in line]
     assert export_shifts == exports
     programs = [" ".join(line.split()[2:4]) if line.startswith("-m") else line.split()[0] for line in lines]
@@ -99,6 +128,24 @@ def test_all_exports_chooses_exports_again_only_when_the_choice_differs_then_mea
     assert all(" world export " not in line for line in lines[first_measure:])  # the model read is the model shipped
     assert programs[0] == "world export"
     assert programs[-2:] == ["bench latency", "benchmarks/portrait_release_check.py"]  # the verdict last
+
+
+@pytest.mark.parametrize("chosen", ["12.0", "8.0"])
+def test_all_run_again_skips_what_was_measured_on_the_same_weights(tmp_path, tag, chosen):
+    """An interrupted release resumes: a second ``all`` redoes only the latency benchmark and the verdict; a newer
+    training checkpoint makes everything run again."""
+    first, _ = run_all(tmp_path, tag, chosen)
+    assert first.returncode == 0, first.stderr
+    again, lines = run_all(tmp_path, tag, chosen)
+    assert again.returncode == 0, again.stderr
+    programs = [" ".join(line.split()[2:4]) if line.startswith("-m") else line.split()[0] for line in lines]
+    assert programs == ["bench latency", "benchmarks/portrait_release_check.py"]
+    assert again.stdout.count("skipped") == 7  # export, choice, five measurements
+    (tmp_path / "run" / "transformer.pt").write_bytes(b"trained on")  # newer weights
+    retrained, lines = run_all(tmp_path, tag, chosen)
+    assert retrained.returncode == 0  # at most the second export is skipped: the first one already had shift 8
+    assert retrained.stdout.count("skipped") == (chosen == "8.0")
+    assert len(lines) == len(programs) + 7 + (chosen != "8.0")
 
 
 def test_all_refuses_a_folder_without_a_training_run(tmp_path):
