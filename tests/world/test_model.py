@@ -64,6 +64,28 @@ def test_training_smoke_resumes_and_exports(tmp_path):
     assert image.size == (64, 64)
 
 
+def test_the_autoencoder_trains_under_bfloat16_autocast_when_asked_and_keeps_float32_weights(tmp_path, monkeypatch):
+    entered = []
+    real_autocast = torch.autocast
+
+    def recording_autocast(device_type, dtype=None, enabled=True, **kwargs):
+        entered.append((dtype, enabled))
+        return real_autocast(device_type, dtype=dtype, enabled=enabled, **kwargs)
+
+    monkeypatch.setattr(torch, "autocast", recording_autocast)
+    logs: list[str] = []
+    config = TrainConfig(steps=2, batch_size=4, checkpoint_every=1, log_every=1, threads=1, autoencoder_bf16=True)
+    train_autoencoder(tmp_path / "run", config, log=logs.append)
+    assert entered == [(torch.bfloat16, True)] * 2
+    losses = [json.loads(line)["loss"] for line in logs if line.startswith("{") and '"loss"' in line]
+    assert len(losses) == 2 and all(0 < loss < 10 for loss in losses)
+    weights = torch.load(tmp_path / "run" / "autoencoder.pt", weights_only=False)["model"]
+    assert {tensor.dtype for tensor in weights.values()} == {torch.float32}
+    entered.clear()
+    train_autoencoder(tmp_path / "default", replace(config, autoencoder_bf16=False), log=lambda line: None)
+    assert entered == [(torch.bfloat16, False)] * 2  # float32 unless asked
+
+
 def test_compile_runs_the_transformer_through_torch_compile_and_checkpoints_stay_plain(tmp_path, monkeypatch):
     run = tmp_path / "run"
     config = TrainConfig(steps=2, batch_size=4, checkpoint_every=1, log_every=1, threads=1)
