@@ -59,7 +59,7 @@ def autoencoder_variant(world: str, steps: int, warmup: int, threads: int, bf16:
             "losses": [e["loss"] for e in timed], "psnr_held_out": round(float((-10 * error.log10()).mean()), 2)}
 
 
-def run_variant(world: str, steps: int, warmup: int, threads: int, compile_: bool) -> dict:
+def transformer_variant(world: str, steps: int, warmup: int, threads: int, compile_: bool) -> dict:
     """``steps`` training steps of ``world``'s preset (after ``warmup`` ones): seconds a step and the losses."""
     model_config = MODEL_PRESETS[world]
     with tempfile.TemporaryDirectory() as folder:
@@ -96,7 +96,7 @@ def main() -> None:
                 for bf16 in (False, True)]
         names = ("float32", "bf16")
     else:
-        rows = [run_variant(args.world, args.steps, args.warmup, args.threads, compile_) for compile_ in (False, True)]
+        rows = [transformer_variant(args.world, args.steps, args.warmup, args.threads, compile_) for compile_ in (False, True)]
         names = ("eager", "compiled")
     usual, fast = rows
     gaps = [abs(a - b) / max(abs(a), 1e-12) for a, b in zip(usual["losses"], fast["losses"])]
