@@ -150,11 +150,10 @@ def run_world(args: argparse.Namespace) -> int:
             raise ValueError("--batch-size must be >= 1, --workers >= 0, --lr in (0, 1), --uniform-t-share in "
                              "[0, 1] and --uniform-t-from >= 0")
         common = dict(seed=args.seed, threads=args.threads, batch_size=args.batch_size, lr=args.lr,
-                      device=args.device, workers=args.workers)
+                      device=args.device, workers=args.workers, autoencoder_bf16=args.autoencoder_bf16)
         if args.phase in ("autoencoder", "all"):
             steps = args.steps if (args.steps and args.phase == "autoencoder") else args.ae_steps
-            train_autoencoder(run_dir, TrainConfig(steps=steps, autoencoder_bf16=args.autoencoder_bf16, **common),
-                              model_config, log=log)
+            train_autoencoder(run_dir, TrainConfig(steps=steps, **common), model_config, log=log)
         if args.init_from:
             if args.phase != "transformer":
                 raise ValueError("--init-from continues an exported model: use it with the transformer phase")
