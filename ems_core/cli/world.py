@@ -56,10 +56,10 @@ def add_world_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="transformer: the first step that draws --uniform-t-share (default 0: every step; the shipped "
                         "portrait model's last 3,000 steps: 36000 with --steps 39000)")
     t.add_argument("--compile", action="store_true",
-                   help="transformer: train through torch.compile (the same model, a quarter faster per step on "
+                   help="transformer: train through torch.compile (the same model; a sixth less time a step on "
                         "this CPU after about 2.5 minutes of compiling; needs a C++ compiler)")
     t.add_argument("--autoencoder-bf16", action="store_true",
-                   help="autoencoder: bfloat16 autocast (about half the step on a CPU with AVX-512 BF16 or AMX; "
+                   help="autoencoder: bfloat16 autocast (40%% less time a step on a CPU with AVX-512 BF16 or AMX; "
                         "weights stay float32)")
     t.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     t.add_argument("--init-from", help="transformer: start a new run folder from this exported model folder (its "

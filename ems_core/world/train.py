@@ -63,8 +63,9 @@ class TrainConfig:
     uniform_t_share: float = 0.0
     uniform_t_from: int = 0  # the first step drawing it (the shipped portrait model: 36,000 of 39,000)
     # Transformer: run its forward (and so its backward) through torch.compile. The same arithmetic, fused: on the
-    # 2-core CPU the portrait transformer's training step went from 0.75 to 0.56 s (docs/training.md, "Time"), after
-    # a one-off compilation of about 2.5 minutes per process. Needs a C++ compiler; the checkpoints are unchanged.
+    # 2-core CPU a portrait training step went from 0.94 to 0.78 s (benchmarks/train_step.py; docs/training.md,
+    # "Time"), after a one-off compilation of about 2.5 minutes per machine. Needs a C++ compiler; checkpoints are
+    # unchanged.
     compile: bool = False
     # Autoencoder: bfloat16 autocast for its forward and backward (weights and optimiser stay float32). On the 2-core
     # CPU a portrait step went from 1.27 to 0.75 s; 120 paired steps from the same checkpoint ended at the same mean
