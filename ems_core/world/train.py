@@ -268,7 +268,7 @@ def train_transformer(run_dir: Path, config: TrainConfig, model_config: WorldMod
     while step < config.steps:
         images, captions = next(batches)
         captions = [c if rng.random() >= config.empty_caption_prob else "" for c in captions]
-        with torch.no_grad(), _autocast_and_kernel(device, config.bf16):  # bf16: 0.5% of the latent's norm
+        with torch.no_grad(), _autocast_and_kernel(device, config.bf16):  # bf16-rounded latents
             z0 = autoencoder.encode(images.to(device, non_blocking=True)).float()  # (B, C, h, w): the latent grid
         t = training_t(config.batch_size, gen, uniform_share_at(step, config)).to(device)
         eps = torch.randn(z0.shape, generator=gen).to(device)
