@@ -19,7 +19,8 @@
 #   nohup bash benchmarks/portrait_release.sh measure runs/wp-v3 scratch24k >> runs/release_scratch24k.log 2>&1 &
 #
 # When the verdict says every bar holds, `ship EXPORT TAG` copies the export into assets/world-portraits and the
-# smile strip and quality report into docs/ (it refuses otherwise); the model card and quoted numbers stay by hand.
+# smile strip and quality report into docs/ (it refuses otherwise); the model card and quoted numbers stay by hand
+# (`python benchmarks/portrait_card_tables.py --tag TAG` prints its tables beside the shipped model's).
 #
 # Each stage takes about: export 1 minute, choose 10, measure 60 (on an otherwise idle 2-core CPU). `measure` ends
 # with benchmarks/portrait_release_check.py: a line per release bar, and exit status 1 when one is missed.
@@ -120,6 +121,7 @@ ship() {  # the export into the app, and the figures and report the docs show, o
     rm -rf "${docs:?}/benchmark-portraits"
     cp -r "runs/benchmark-portraits-$tag/benchmark-portraits" "$docs/benchmark-portraits"
     echo "== shipped $model as $assets; still by hand: its MODEL_CARD.md and the numbers the docs quote"
+    echo "   (the card's tables beside the previous model's: python benchmarks/portrait_card_tables.py --tag $tag)"
 }
 
 case $stage in

@@ -17,8 +17,8 @@ from pathlib import Path
 from ..portraits.scene import ATTRIBUTES
 from .portrait_quality import sweep_nuisance_kept
 
-__all__ = ["BUNDLED_MB_CAP", "Bar", "GENERATION_BAR", "NUISANCE_KEPT_BAR", "RELEASE_SWEEPS", "SWEEP_RHO_BAR",
-           "folder_megabytes", "nuisance_kept_share", "portrait_release_bars"]
+__all__ = ["BUNDLED_MB_CAP", "Bar", "GENERATION_BAR", "NUISANCE_KEPT_BAR", "RELEASE_SWEEPS", "SWEEP_COLUMNS",
+           "SWEEP_RHO_BAR", "comparison_tables", "folder_megabytes", "nuisance_kept_share", "portrait_release_bars"]
 
 GENERATION_BAR = 0.95  # share of held-out captions whose oracle word matches, per attribute
 RELEASE_SWEEPS = ("smile", "age", "hair lightness")  # the sliders whose sweeps must be monotonic
@@ -74,3 +74,39 @@ def portrait_release_bars(evaluation: dict, sweeps: dict, bundled_mb: float) -> 
 def folder_megabytes(*folders: Path) -> float:
     """The bytes of every file under ``folders``, in 10^6 (as the model cards quote sizes)."""
     return sum(f.stat().st_size for folder in folders for f in Path(folder).rglob("*") if f.is_file()) / 1e6
+
+
+SWEEP_COLUMNS: tuple[tuple[str, str], ...] = (  # (summary key, column heading) of the model card's sweep table
+    ("rho_median", "rho median"), (f"rho_at_least_{SWEEP_RHO_BAR}", f"sweeps with rho >= {SWEEP_RHO_BAR}"),
+    ("evenness_median", "evenness"), ("kept", "other attributes kept"),
+    ("head_x_drift_median", "head x drift (px)"), ("head_y_drift_median", "head y drift (px)"),
+    ("tilt_drift_median", "tilt drift (deg)"), ("background_drift_median", "background signature drift"))
+
+
+def _cell(new: object, reference: object, digits: int) -> str:
+    """``new (reference)`` to ``digits`` decimals; a value a file lacks reads ``-``."""
+    def number(value: object) -> str:
+        return f"{float(value):.{digits}f}" if isinstance(value, (int, float)) else "-"
+    return f"{number(new)} ({number(reference)})"
+
+
+def comparison_tables(evaluation: dict, sweeps: dict, reference_evaluation: dict, reference_sweeps: dict) -> str:
+    """The model card's two tables for a candidate model beside the shipped one, in markdown, every cell
+    ``candidate (shipped)``: generation faithfulness per portrait attribute and all at once (``world eval``),
+    the inversion round trip's PSNR, and per released slider the sweep summary (``portrait_sweeps.py``)."""
+    generation, reference = evaluation.get("generation", {}), reference_evaluation.get("generation", {})
+    lines = ["| attribute | generation, 500 held-out captions: candidate (shipped) |", "|---|---|"]
+    lines += [f"| {name} | {_cell(generation.get(name), reference.get(name), 3)} |" for name in (*ATTRIBUTES, "all")]
+    inversion, reference_inversion = evaluation.get("inversion", {}), reference_evaluation.get("inversion", {})
+    for key, label in (("psnr_mean", "inversion PSNR, mean (dB)"), ("share_at_least_30db", "inversions >= 30 dB"),
+                       ("autoencoder_psnr_mean", "autoencoder alone, mean (dB)")):
+        lines.append(f"| {label} | {_cell(inversion.get(key), reference_inversion.get(key), 2)} |")
+    lines += ["", "| slider | " + " | ".join(heading for _, heading in SWEEP_COLUMNS) + " |",
+              "|---" * (len(SWEEP_COLUMNS) + 1) + "|"]
+    for name in RELEASE_SWEEPS:
+        summary = sweeps.get("attributes", {}).get(name, {}).get("summary", {})
+        reference_summary = reference_sweeps.get("attributes", {}).get(name, {}).get("summary", {})
+        cells = [_cell(summary.get(key), reference_summary.get(key), 3 if key.endswith("median") else 2)
+                 for key, _ in SWEEP_COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

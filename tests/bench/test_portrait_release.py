@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ems_core.bench.portrait_release import Bar, folder_megabytes, nuisance_kept_share, portrait_release_bars
+from ems_core.bench.portrait_release import (SWEEP_COLUMNS, Bar, comparison_tables, folder_megabytes,
+                                             nuisance_kept_share, portrait_release_bars)
 from ems_core.portraits.scene import ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +100,34 @@ def test_the_script_refuses_without_its_inputs(check, tmp_path, monkeypatch):
         check(["--model", str(tmp_path), "--tag", "x"])
     with pytest.raises(SystemExit, match="no held-out evaluation"):
         check(["--model", "world-portraits", "--tag", "no-such-tag"])
+
+
+def test_the_card_tables_put_each_candidate_number_beside_the_shipped_ones(shipped):
+    evaluation, sweeps = shipped
+    candidate_evaluation, candidate_sweeps = copy.deepcopy(evaluation), copy.deepcopy(sweeps)
+    candidate_evaluation["generation"]["age"] = 0.5
+    del candidate_evaluation["generation"]["skin"]
+    candidate_sweeps["attributes"]["smile"]["summary"]["rho_median"] = 0.25
+    generation_table, sweep_table = comparison_tables(candidate_evaluation, candidate_sweeps, evaluation,
+                                                      sweeps).strip().split("\n\n")
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in generation_table.splitlines()[2:]}
+    assert rows["age"] == f"| age | 0.500 ({evaluation['generation']['age']:.3f}) |"
+    assert rows["skin"] == f"| skin | - ({evaluation['generation']['skin']:.3f}) |"  # missing reads '-'
+    assert rows["all"] == f"| all | {evaluation['generation']['all']:.3f} ({evaluation['generation']['all']:.3f}) |"
+    assert set(ATTRIBUTES) <= set(rows)
+    sweep_rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in sweep_table.splitlines()[2:]}
+    assert list(sweep_rows) == ["smile", "age", "hair lightness"]
+    reference_rho = sweeps["attributes"]["smile"]["summary"]["rho_median"]
+    assert sweep_rows["smile"][1] == f"0.250 ({reference_rho:.3f})"
+    assert all(len(cells) == 1 + len(SWEEP_COLUMNS) for cells in sweep_rows.values())
+
+
+def test_the_card_tables_script_reads_the_files_it_is_given(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    tables = runpy.run_path(str(ROOT / "benchmarks" / "portrait_card_tables.py"))["main"]
+    assert tables(["--evaluation", str(SHIPPED_EVALUATION), "--sweeps", str(SHIPPED_SWEEPS)]) == 0
+    out = capsys.readouterr().out
+    shipped_all = json.loads(SHIPPED_EVALUATION.read_text())["generation"]["all"]
+    assert f"| all | {shipped_all:.3f} ({shipped_all:.3f}) |" in out
+    with pytest.raises(SystemExit, match="no results file"):
+        tables(["--tag", "no-such-tag"])
