@@ -97,7 +97,7 @@ def comparison_tables(evaluation: dict, sweeps: dict, reference_evaluation: dict
     generation, reference = evaluation.get("generation", {}), reference_evaluation.get("generation", {})
     lines = ["| attribute | generation, 500 held-out captions: candidate (shipped) |", "|---|---|"]
     lines += [f"| {name} | {_cell(generation.get(name), reference.get(name), 3)} |" for name in (*ATTRIBUTES, "all")]
-    inversion, reference_inversion = evaluation.get("inversion", {}), reference_evaluation.get("inversion", {})
+    inversion, reference_inversion = evaluation.get("inversion") or {}, reference_evaluation.get("inversion") or {}
     for key, label in (("psnr_mean", "inversion PSNR, mean (dB)"), ("share_at_least_30db", "inversions >= 30 dB"),
                        ("autoencoder_psnr_mean", "autoencoder alone, mean (dB)")):
         lines.append(f"| {label} | {_cell(inversion.get(key), reference_inversion.get(key), 2)} |")

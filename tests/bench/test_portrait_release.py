@@ -107,6 +107,7 @@ def test_the_card_tables_put_each_candidate_number_beside_the_shipped_ones(shipp
     candidate_evaluation, candidate_sweeps = copy.deepcopy(evaluation), copy.deepcopy(sweeps)
     candidate_evaluation["generation"]["age"] = 0.5
     del candidate_evaluation["generation"]["skin"]
+    candidate_evaluation["inversion"] = None  # `world eval --inversions 0`
     candidate_sweeps["attributes"]["smile"]["summary"]["rho_median"] = 0.25
     generation_table, sweep_table = comparison_tables(candidate_evaluation, candidate_sweeps, evaluation,
                                                       sweeps).strip().split("\n\n")
@@ -115,6 +116,7 @@ def test_the_card_tables_put_each_candidate_number_beside_the_shipped_ones(shipp
     assert rows["skin"] == f"| skin | - ({evaluation['generation']['skin']:.3f}) |"  # missing reads '-'
     assert rows["all"] == f"| all | {evaluation['generation']['all']:.3f} ({evaluation['generation']['all']:.3f}) |"
     assert set(ATTRIBUTES) <= set(rows)
+    assert rows["inversion PSNR, mean (dB)"].startswith("| inversion PSNR, mean (dB) | - (")
     sweep_rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in sweep_table.splitlines()[2:]}
     assert list(sweep_rows) == ["smile", "age", "hair lightness"]
     reference_rho = sweeps["attributes"]["smile"]["summary"]["rho_median"]
