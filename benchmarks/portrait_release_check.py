@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from ems_core.bench.portrait_release import folder_megabytes, portrait_release_bars
+from ems_core.bench.portrait_release import folder_megabytes, portrait_model_folder, portrait_release_bars
 from ems_core.world.spec import world_spec
 
 RESULTS = Path("benchmarks/results")
@@ -24,7 +24,7 @@ RESULTS = Path("benchmarks/results")
 
 def model_folder(model: str) -> Path:
     """``world-portraits`` (the bundled folder) or an exported model's folder."""
-    folder = world_spec("portraits").model_dir if model == "world-portraits" else Path(model)
+    folder = portrait_model_folder(model)
     if not (folder / "world_model.json").is_file():
         raise SystemExit(f"no exported model at {folder} (world_model.json missing)")
     return folder

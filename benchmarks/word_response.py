@@ -19,9 +19,9 @@ import torch
 
 from ems_core.backends import load_backend
 from ems_core.backends.contract import Backend
+from ems_core.bench.portrait_release import portrait_model_folder
 from ems_core.portraits.scene import caption_from_words
 from ems_core.sampling.schedules import initial_noise
-from ems_core.world.spec import world_spec
 
 BASE_WORDS = {"smile": "smiling", "eyes": "open", "age": "young", "hair_hue": "natural", "hair_lightness": "dark",
               "hair_length": "short", "glasses": "none", "face_width": "oval", "skin": "light",
@@ -44,8 +44,7 @@ def word_response(backend: Backend, attribute: str, words: tuple[str, str], t: f
 
 def train_step(model: str) -> int | None:
     """The training step an export records (``world_model.json``), so that a reading names its checkpoint."""
-    folder = world_spec("portraits").model_dir if model == "world-portraits" else Path(model)
-    config = folder / "world_model.json"
+    config = portrait_model_folder(model) / "world_model.json"
     return json.loads(config.read_text()).get("train_step") if config.is_file() else None
 
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..portraits.scene import ATTRIBUTES
+from ..world.spec import world_spec
 from .portrait_quality import sweep_nuisance_kept
 
 __all__ = ["BUNDLED_MB_CAP", "Bar", "GENERATION_BAR", "NUISANCE_KEPT_BAR", "RELEASE_SWEEPS", "SWEEP_COLUMNS",
-           "SWEEP_RHO_BAR", "comparison_tables", "folder_megabytes", "nuisance_kept_share", "portrait_release_bars"]
+           "SWEEP_RHO_BAR", "comparison_tables", "folder_megabytes",
+           "portrait_model_folder", "nuisance_kept_share", "portrait_release_bars"]
 
 GENERATION_BAR = 0.95  # share of held-out captions whose oracle word matches, per attribute
 RELEASE_SWEEPS = ("smile", "age", "hair lightness")  # the sliders whose sweeps must be monotonic
@@ -69,6 +71,11 @@ def portrait_release_bars(evaluation: dict, sweeps: dict, bundled_mb: float) -> 
                  Bar(f"sweep {name}: nuisance details kept", nuisance_kept_share(report), NUISANCE_KEPT_BAR)]
     bars.append(Bar("bundled weights, MB", bundled_mb, BUNDLED_MB_CAP, at_most=True))
     return bars
+
+
+def portrait_model_folder(model: str) -> Path:
+    """The folder of ``model``: ``world-portraits`` (the bundled one) or an exported model's folder."""
+    return world_spec("portraits").model_dir if model == "world-portraits" else Path(model)
 
 
 def folder_megabytes(*folders: Path) -> float:
