@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", help="the candidate's benchmarks/results/portraits_eval_TAG.json and "
                                       "portrait_sweeps_TAG.json")
     parser.add_argument("--evaluation", type=Path, help="the candidate's `world eval --out` file (instead of --tag's)")
-    parser.add_argument("--sweeps", type=Path, help="the candidate's `portrait_sweeps.py --out` file (instead of --tag's)")
+    parser.add_argument("--sweeps", type=Path,
+                        help="the candidate's `portrait_sweeps.py --out` file (instead of --tag's)")
     parser.add_argument("--reference-evaluation", type=Path, default=SHIPPED_EVALUATION)
     parser.add_argument("--reference-sweeps", type=Path, default=SHIPPED_SWEEPS)
     args = parser.parse_args(argv)

@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         backend = load_backend(model)
         noises = torch.cat([initial_noise((1, *backend.latent_shape()), seed, backend.device, backend.dtype)
                             for seed in range(args.noises)])
-        report["models"][model] = {"train_step": train_step(model)} | {f"t={t}": {name: round(word_response(backend, name, words, t, noises), 3)
-                                              for name, words in SWAPS.items()} for t in args.times}
+        responses = {f"t={t}": {name: round(word_response(backend, name, words, t, noises), 3)
+                                for name, words in SWAPS.items()} for t in args.times}
+        report["models"][model] = {"train_step": train_step(model), **responses}
     for model, by_time in report["models"].items():
         for t, responses in by_time.items():
             if t == "train_step":

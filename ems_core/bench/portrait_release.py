@@ -19,8 +19,8 @@ from ..world.spec import world_spec
 from .portrait_quality import sweep_nuisance_kept
 
 __all__ = ["BUNDLED_MB_CAP", "Bar", "GENERATION_BAR", "NUISANCE_KEPT_BAR", "RELEASE_SWEEPS", "SWEEP_COLUMNS",
-           "SWEEP_RHO_BAR", "comparison_tables", "folder_megabytes",
-           "portrait_model_folder", "nuisance_kept_share", "portrait_release_bars"]
+           "SWEEP_RHO_BAR", "comparison_tables", "folder_megabytes", "nuisance_kept_share", "portrait_model_folder",
+           "portrait_release_bars"]
 
 GENERATION_BAR = 0.95  # share of held-out captions whose oracle word matches, per attribute
 RELEASE_SWEEPS = ("smile", "age", "hair lightness")  # the sliders whose sweeps must be monotonic
