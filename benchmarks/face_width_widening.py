@@ -3,7 +3,7 @@ word (seed 99, as ``tune_portrait_edit.py``; not the benchmark's cases), the ora
 each render, at several degrees and under a few edit settings.
 
     python benchmarks/face_width_widening.py --threads 1 --out benchmarks/results/face_width_widening.json \
-        --sheet docs/figures/face-width-widening.png
+        --sheet docs/figures/face-width-widening.png --sheet-settings "ideal,default,8 steps,16 steps,8 steps from t0 1.0"
 
 For reading, not scoring: a handful of cases, printed one setting a line.
 """
@@ -20,6 +20,7 @@ from PIL import Image
 from ems_core import EditSession
 from ems_core.backends import load_backend
 from ems_core.bench.portrait_quality import portrait_suite
+from ems_core.bench.quality import ideal_image
 from ems_core.portraits.oracle import measure
 from ems_core.portraits.scene import BANDS
 
@@ -32,7 +33,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=220, help="single cases drawn (every 11th is face width)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--sheet", type=Path, help="PNG: a row per case, the source then the default at each degree")
+    parser.add_argument("--sheet", type=Path, help="PNG: a row per case, the source then what --sheet-settings names")
+    parser.add_argument("--sheet-settings", default="default",
+                        help="comma-separated settings the sheet shows after the source, in this order (default: "
+                             "default); 'ideal' is the renderer's own edit")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     backend = load_backend(args.model)
@@ -41,9 +45,15 @@ def main() -> None:
              if case.attributes[0].name == "face width"
              and WORDS.index(case.targets["face_width"]) > WORDS.index(measure(case.image).words["face_width"])]
     settings = {"default": (base, (1.0, 1.5, 2.0)), "t0 1.0": (base.with_(start_time=1.0), (1.0,)),
-                "guidance 4": (base.with_(guidance=4.0), (1.0,))}
+                "guidance 4": (base.with_(guidance=4.0), (1.0,)), "8 steps": (base.with_(steps=8), (1.0,)),
+                "16 steps": (base.with_(steps=16), (1.0,)),
+                "8 steps from t0 1.0": (base.with_(steps=8, start_time=1.0), (1.0,))}
+    shown = [label.strip() for label in args.sheet_settings.split(",") if label.strip()]
+    unknown = sorted(set(shown) - set(settings) - {"ideal"})
+    if unknown:
+        parser.error(f"--sheet-settings: unknown {', '.join(unknown)}; known: ideal, {', '.join(settings)}")
     report = {"model": args.model, "cases": len(cases), "settings": {}}
-    sheet_rows = []
+    renders = {"ideal": [[ideal_image(case)] for case in cases]} if "ideal" in shown else {}  # label -> per case
     for label, (config, degrees) in settings.items():
         rows = []
         for case in cases:
@@ -53,8 +63,7 @@ def main() -> None:
                                   attribute.via)
             images = [session.render({attribute.name: degree}).image for degree in degrees]
             read = [measure(image) for image in images]
-            if label == "default":
-                sheet_rows.append([case.image, *images])
+            renders.setdefault(label, []).append(images)
             rows.append({"case": case.case_id, "source": round(measure(case.image).values["face_width"], 3),
                          "target": case.targets["face_width"],
                          "read": {str(d): round(r.values["face_width"], 3) for d, r in zip(degrees, read)},
@@ -65,8 +74,10 @@ def main() -> None:
                           "hits_at_1": report["settings"][label]["hits_at_1"]}), flush=True)
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")
-    if args.sheet and sheet_rows:
+    if args.sheet and cases:
         size = backend.info.image_size
+        sheet_rows = [[case.image] + [image for label in shown for image in renders[label][i]]
+                      for i, case in enumerate(cases)]
         sheet = Image.new("RGB", (size * len(sheet_rows[0]), size * len(sheet_rows)))
         for i, row in enumerate(sheet_rows):
             for j, image in enumerate(row):
