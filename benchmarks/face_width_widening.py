@@ -2,8 +2,9 @@
 word (seed 99, as ``tune_portrait_edit.py``; not the benchmark's cases), the oracle's face width of the source and of
 each render, at several degrees and under a few edit settings.
 
-    python benchmarks/face_width_widening.py --threads 1 --out benchmarks/results/face_width_widening.json \
-        --sheet docs/figures/face-width-widening.png --sheet-settings "ideal,default,8 steps,16 steps,8 steps from t0 1.0"
+    python benchmarks/face_width_widening.py --threads 1 --out benchmarks/results/face_width_widening_steps.json \
+        --sheet docs/figures/face-width-widening.png \
+        --sheet-settings "ideal,default,8 steps,16 steps,8 steps from t0 1.0"
 
 For reading, not scoring: a handful of cases, printed one setting a line.
 """
