@@ -99,6 +99,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="sampling steps below t0 (default: the model's edit settings)")
     parser.add_argument("--no-align-tokens", action="store_true",
                         help="blend the phrases' embeddings slot by slot, as before 2026-12-06 (docs/method.md)")
+    parser.add_argument("--blend", choices=["linear", "norm"],
+                        help="between a slider's knots: linear or norm-keeping (default: the model's edit settings)")
     parser.add_argument("--strip", help="save the first portrait's sweep of the first attribute (slider 0, .1, ..., 1) as a PNG strip")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -107,6 +109,8 @@ def main() -> None:
                                    ("steps", args.steps)) if v is not None}
     if args.no_align_tokens:
         overrides["align_tokens"] = False
+    if args.blend:
+        overrides["blend"] = args.blend
     config = backend.info.edit_config.with_(**overrides)
     names = [n.strip() for n in args.attributes.split(",")]
     unknown = [n for n in names if n not in SWEPT]

@@ -81,6 +81,8 @@ SAMPLERS = ("difference", "inversion")
 #: ``e_src + sum_i a_i (e_tgt_i - e_src)``; ``"multilinear"``, interpolation between the prompts that apply the
 #: attributes' phrases together (every corner of the degree grid is its combined prompt). One attribute: the same.
 COMPOSITIONS = ("sum", "multilinear")
+#: How a slider blends the embeddings between two knots: linearly (EMS), or keeping their norms (docs/method.md)
+BLENDS = ("linear", "norm")
 
 #: The range of every numeric :class:`EditConfig` field (the app's sliders and fields use the same numbers).
 LIMITS: dict[str, Limit] = {
@@ -124,6 +126,7 @@ class EditConfig:
     noise_grid: int = 4  # difference sampler: its noise's block means on a g x g grid removed (0: raw; method.md)
     composition: str = "multilinear"  # several attributes at once: one of COMPOSITIONS (docs/method.md)
     align_tokens: bool = True  # blend target prompts word by word, not slot by slot (ems_core/alignment.py)
+    blend: str = "linear"  # between two knots of a slider path: one of BLENDS ("norm": keep the vectors' norms)
 
     def __post_init__(self) -> None:
         if not isinstance(self.sampler, str) or self.sampler not in SAMPLERS:
@@ -131,6 +134,8 @@ class EditConfig:
         if not isinstance(self.composition, str) or self.composition not in COMPOSITIONS:
             raise ValueError(f"composition must be one of {', '.join(COMPOSITIONS)}, "
                              f"got {short_repr(self.composition)}")
+        if not isinstance(self.blend, str) or self.blend not in BLENDS:
+            raise ValueError(f"blend must be one of {', '.join(BLENDS)}, got {short_repr(self.blend)}")
         if not isinstance(self.align_tokens, bool):
             raise ValueError(f"align_tokens must be true or false, got {short_repr(self.align_tokens)}")
         for f in fields(self):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 from typing import Callable
 
+import torch
+
 from .embeddings import PromptEmbedding
-from .config import DEGREE_RANGE
+from .config import BLENDS, DEGREE_RANGE
 
 
 def check_degree(name: str, degree: float) -> float:
@@ -18,11 +20,40 @@ def check_degree(name: str, degree: float) -> float:
     return degree
 
 
-def along_path(source: PromptEmbedding, path: list[PromptEmbedding], degree: float) -> PromptEmbedding:
+def convex_blend(parts: list[tuple[PromptEmbedding, float]], blend: str = "linear") -> PromptEmbedding:
+    """``sum_j w_j E_j`` for weights in [0, 1] that sum to 1 (a point between knots of a slider path).
+
+    ``blend="norm"`` (docs/method.md, "Norm-keeping blends") then rescales every token vector, and the pooled
+    vector, to the same blend of the parts' norms, ``sum_j w_j |E_j|``: a linear blend of two different words'
+    vectors is shorter than either (``|(a + b) / 2| < |a|`` unless they are parallel), an in-between prompt the
+    text encoder never produced. Parts that agree in a slot (the words an edit does not touch) keep it, up to
+    rounding."""
+    if blend not in BLENDS:
+        raise ValueError(f"blend must be one of {', '.join(BLENDS)}, got {blend!r}")
+    if not parts:
+        raise ValueError("nothing to blend")
+    mix = None
+    for embedding, weight in parts:
+        term = embedding * weight
+        mix = term if mix is None else mix + term
+    if blend == "linear" or len(parts) == 1:
+        return mix
+
+    def kept(mixed: torch.Tensor, vectors: list[torch.Tensor]) -> torch.Tensor:
+        norm = sum(vector.norm(dim=-1, keepdim=True) * weight for vector, (_, weight) in zip(vectors, parts))
+        return mixed * (norm / mixed.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(mixed.dtype).tiny))
+
+    return PromptEmbedding(kept(mix.tokens, [e.tokens for e, _ in parts]),
+                           kept(mix.pooled, [e.pooled for e, _ in parts]))
+
+
+def along_path(source: PromptEmbedding, path: list[PromptEmbedding], degree: float,
+               blend: str = "linear") -> PromptEmbedding:
     """One attribute's embedding at ``degree`` along ``path = [e_via_1, ..., e_via_m-1, e_tgt]``: piecewise
     linear through the knots ``e(k / m) = path[k - 1]`` (``e(0) = e_src``), so a waypoint is reached exactly at
     its degree; outside [0, 1] the straight line ``e_src + a (e_tgt - e_src)`` (extrapolation as without
-    waypoints). With one element this is ``e_src + a (e_tgt - e_src)``."""
+    waypoints). With one element this is ``e_src + a (e_tgt - e_src)``. Between two knots ``blend="norm"`` keeps
+    the blended norms (:func:`convex_blend`); extrapolation stays linear."""
     if not path:
         raise ValueError("a path needs at least its target embedding")
     target = path[-1]
@@ -30,31 +61,40 @@ def along_path(source: PromptEmbedding, path: list[PromptEmbedding], degree: flo
         return source
     if degree == 1.0:
         return target
-    if not 0.0 < degree < 1.0 or len(path) == 1:
+    if not 0.0 < degree < 1.0:
         return source + (target - source) * degree
+    if len(path) == 1:
+        return convex_blend([(source, 1.0 - degree), (target, degree)], blend) if blend != "linear" \
+            else source + (target - source) * degree
     position = degree * len(path)
     k = int(position)  # segment index: from knot k to knot k + 1
     start = source if k == 0 else path[k - 1]
     local = position - k
-    return start if local == 0.0 else start + (path[k] - start) * local
+    if local == 0.0:
+        return start
+    if blend == "linear":
+        return start + (path[k] - start) * local
+    return convex_blend([(start, 1.0 - local), (path[k], local)], blend)
 
 
 def manipulate_paths(source: PromptEmbedding, paths: list[list[PromptEmbedding]],
-                     degrees: list[float]) -> PromptEmbedding:
+                     degrees: list[float], blend: str = "linear") -> PromptEmbedding:
     """``e(a) = e_src + sum_i (e_i(a_i) - e_src)``, ``e_i`` each attribute's :func:`along_path`.
 
     The endpoints are exact: all degrees 0 returns ``e_src`` itself, and a single non-zero degree returns that
     attribute's path point itself (degree 1: ``e_tgt_i``, the target prompt; a waypoint's degree: its prompt).
+    ``blend`` is each path's (:func:`along_path`); the sum over attributes stays linear.
     """
     if len(paths) != len(degrees):
         raise ValueError("one degree per attribute path")
     active = [(path, degree) for path, degree in zip(paths, degrees) if degree != 0.0]
     if len(active) == 1:
-        return along_path(source, *active[0])
+        return along_path(source, *active[0], blend=blend)
     result = source
     for path, degree in active:
         straight = len(path) == 1 or not 0.0 < degree < 1.0
-        result = result + ((path[-1] - source) * degree if straight else along_path(source, path, degree) - source)
+        result = result + ((path[-1] - source) * degree if straight
+                           else along_path(source, path, degree, blend) - source)
     return result
 
 
@@ -82,7 +122,7 @@ def segment(degree: float, knots: int) -> tuple[int, float]:
 
 
 def manipulate_multilinear(corner: Callable[[tuple[int, ...]], PromptEmbedding], knots: list[int],
-                           degrees: list[float]) -> PromptEmbedding:
+                           degrees: list[float], blend: str = "linear") -> PromptEmbedding:
     """Multilinear composition of several attributes:
 
         e(a) = sum over c in {0,1}^n of prod_i w_i(c_i) E(k_1 + c_1, ..., k_n + c_n)
@@ -92,6 +132,8 @@ def manipulate_multilinear(corner: Callable[[tuple[int, ...]], PromptEmbedding],
     extrapolated straight segment are 0 and the target). One attribute: exactly :func:`along_path`. Every corner
     of the degree grid is its combined prompt: degrees (1, 1) render the prompt with both edits, where the sum
     ``e_src + (e_1 - e_src) + (e_2 - e_src)`` only approximates it (docs/method.md, "Two sliders at once").
+    With every degree in [0, 1] the weights are a convex blend of the corners, and ``blend="norm"`` keeps their
+    norms (:func:`convex_blend`); an extrapolated degree blends linearly.
     """
     if len(knots) != len(degrees):
         raise ValueError("one knot count per degree")
@@ -100,16 +142,15 @@ def manipulate_multilinear(corner: Callable[[tuple[int, ...]], PromptEmbedding],
         k, f = segment(degree, count)
         straight = not 0.0 <= degree <= 1.0
         placed.append((k, f, count if straight else None))  # straight: from knot 0 to the target knot
-    result = None
+    parts = []
     for choice in itertools.product((0, 1), repeat=len(placed)):
         weight, index = 1.0, []
         for (k, f, target), c in zip(placed, choice):
             weight *= f if c else 1.0 - f
             index.append((target if target is not None else k + 1) if c else k)
-        if weight == 0.0:
-            continue
-        term = corner(tuple(index)) * weight
-        result = term if result is None else result + term
-    if result is None:  # every weight vanished: cannot happen (they sum to 1), kept for type checkers
+        if weight != 0.0:
+            parts.append((corner(tuple(index)), weight))
+    if not parts:  # every weight vanished: cannot happen (they sum to 1), kept for type checkers
         raise ValueError("no corner carries weight")
-    return result
+    convex = all(target is None for _, _, target in placed)
+    return convex_blend(parts, blend if convex else "linear")

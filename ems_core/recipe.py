@@ -195,8 +195,9 @@ class Recipe:
         # recipes written before several attributes could compose multilinearly rendered them by EMS's sum,
         # before the difference sampler's noise lost its coarse part (noise_grid) with the raw draw, and before
         # unequal guidance ramped in with the degree (guidance_ramp) at full target guidance from any degree on, and
-        # before target prompts were blended word by word (align_tokens)
-        config = {"composition": "sum", "noise_grid": 0, "guidance_ramp": 0.0, "align_tokens": False, **config}
+        # before target prompts were blended word by word (align_tokens), and linearly between knots (blend)
+        config = {"composition": "sum", "noise_grid": 0, "guidance_ramp": 0.0, "align_tokens": False,
+                  "blend": "linear", **config}
         try:
             edit_config = EditConfig(**config)
         except ValueError as error:

@@ -202,7 +202,7 @@ class EditSession:
         sum when their phrases cannot be combined in one prompt)."""
         active = [i for i, degree in enumerate(degrees) if degree != 0.0]
         if config.composition == "sum" or len(active) < 2:
-            return manipulate_paths(source, paths, degrees)
+            return manipulate_paths(source, paths, degrees, config.blend)
         attributes = [self._attributes[names[i]] for i in active]
         knots = [len(a.via) + 1 for a in attributes]
 
@@ -214,8 +214,8 @@ class EditSession:
             return self._path_embedding(prompt, config)
 
         if combined_prompt(self._source_prompt, attributes, [0] * len(attributes)) is None:
-            return manipulate_paths(source, paths, degrees)
-        return manipulate_multilinear(corner, knots, [degrees[i] for i in active])
+            return manipulate_paths(source, paths, degrees, config.blend)
+        return manipulate_multilinear(corner, knots, [degrees[i] for i in active], config.blend)
 
     def _prune_embeddings(self) -> None:
         keep = {self._source_prompt, ""} | {p for a in self._attributes.values() for p in a.path_prompts(self._source_prompt)}

@@ -13,7 +13,7 @@ from ems_core.config import LIMITS, MAX_SEED, SAMPLERS
 
 
 def test_every_field_has_a_limit_and_the_defaults_and_presets_are_inside():
-    non_numeric = {"sampler", "composition", "align_tokens"}
+    non_numeric = {"sampler", "composition", "align_tokens", "blend"}
     assert set(LIMITS) == {f.name for f in fields(EditConfig)} - non_numeric
     for config in EDIT_PRESETS.values():
         assert config.sampler in SAMPLERS
