@@ -10,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,7 @@ FAKE_PYTHON = """#!/usr/bin/env bash
 # records each program run and writes the file(s) it would write; runs `python -c` for real
 if [[ $1 == -c ]]; then exec "$REAL_PYTHON" "$@"; fi
 echo "$*" >> "$CALLS"
+sleep 0.02  # file times tick coarsely (a few ms): each output must be newer than what it read
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
     case ${args[i]} in
@@ -141,6 +143,7 @@ def test_all_run_again_skips_what_was_measured_on_the_same_weights(tmp_path, tag
     programs = [" ".join(line.split()[2:4]) if line.startswith("-m") else line.split()[0] for line in lines]
     assert programs == ["bench latency", "benchmarks/portrait_release_check.py"]
     assert again.stdout.count("skipped") == 7  # export, choice, five measurements
+    time.sleep(0.02)  # past the file clock's tick
     (tmp_path / "run" / "transformer.pt").write_bytes(b"trained on")  # newer weights
     retrained, lines = run_all(tmp_path, tag, chosen)
     assert retrained.returncode == 0  # at most the second export is skipped: the first one already had shift 8
