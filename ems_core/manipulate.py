@@ -61,11 +61,10 @@ def along_path(source: PromptEmbedding, path: list[PromptEmbedding], degree: flo
         return source
     if degree == 1.0:
         return target
-    if not 0.0 < degree < 1.0:
+    if not 0.0 < degree < 1.0 or (len(path) == 1 and blend == "linear"):
         return source + (target - source) * degree
     if len(path) == 1:
-        return convex_blend([(source, 1.0 - degree), (target, degree)], blend) if blend != "linear" \
-            else source + (target - source) * degree
+        return convex_blend([(source, 1.0 - degree), (target, degree)], blend)
     position = degree * len(path)
     k = int(position)  # segment index: from knot k to knot k + 1
     start = source if k == 0 else path[k - 1]
