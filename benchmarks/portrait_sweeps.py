@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from ems_core import EditConfig, EditSession, load_backend
+from ems_core.config import BLENDS
 from ems_core.bench.portrait_quality import sweep_nuisance_kept
 from ems_core.images import horizontal_strip
 from ems_core.metrics import spearman
@@ -99,8 +100,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="sampling steps below t0 (default: the model's edit settings)")
     parser.add_argument("--no-align-tokens", action="store_true",
                         help="blend the phrases' embeddings slot by slot, as before 2026-12-06 (docs/method.md)")
-    parser.add_argument("--blend", choices=["linear", "norm"],
-                        help="between a slider's knots: linear or norm-keeping (default: the model's edit settings)")
+    parser.add_argument("--blend", choices=BLENDS,
+                        help="between a slider's knots: the embeddings linearly or norm-keeping, or the knots' "
+                             "velocities (default: the model's edit settings)")
     parser.add_argument("--strip", help="save the first portrait's sweep of the first attribute (slider 0, .1, ..., 1) as a PNG strip")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -81,8 +81,9 @@ SAMPLERS = ("difference", "inversion")
 #: ``e_src + sum_i a_i (e_tgt_i - e_src)``; ``"multilinear"``, interpolation between the prompts that apply the
 #: attributes' phrases together (every corner of the degree grid is its combined prompt). One attribute: the same.
 COMPOSITIONS = ("sum", "multilinear")
-#: How a slider blends the embeddings between two knots: linearly (EMS), or keeping their norms (docs/method.md)
-BLENDS = ("linear", "norm")
+#: How a slider blends between two knots (docs/method.md): the embeddings linearly (EMS) or keeping their norms,
+#: or no embeddings at all, the knots' velocities (``"velocity"``: one more evaluation per step between knots)
+BLENDS = ("linear", "norm", "velocity")
 
 #: The range of every numeric :class:`EditConfig` field (the app's sliders and fields use the same numbers).
 LIMITS: dict[str, Limit] = {
@@ -126,7 +127,7 @@ class EditConfig:
     noise_grid: int = 4  # difference sampler: its noise's block means on a g x g grid removed (0: raw; method.md)
     composition: str = "multilinear"  # several attributes at once: one of COMPOSITIONS (docs/method.md)
     align_tokens: bool = True  # blend target prompts word by word, not slot by slot (ems_core/alignment.py)
-    blend: str = "linear"  # between two knots of a slider path: one of BLENDS ("norm": keep the vectors' norms)
+    blend: str = "linear"  # between two knots of a slider path: one of BLENDS
 
     def __post_init__(self) -> None:
         if not isinstance(self.sampler, str) or self.sampler not in SAMPLERS:

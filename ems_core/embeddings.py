@@ -6,11 +6,12 @@ the samplers feed them to a backend's ``velocity``. Every operation returns a ne
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["PromptEmbedding", "match_batch"]
+__all__ = ["PromptEmbedding", "PromptMixture", "match_batch"]
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,45 @@ def match_batch(embedding: PromptEmbedding, batch: int) -> PromptEmbedding:
     if embedding.batch_size != 1:
         raise ValueError(f"embedding batch {embedding.batch_size} does not match latent batch {batch}")
     return embedding.repeat(batch)
+
+
+@dataclass(frozen=True)
+class PromptMixture:
+    """One edit per image as knots and weights, blended where the model's output is rather than its input:
+    ``v(z, t, e(a)) = sum_j w_j v(z, t, E_j)`` (``EditConfig.blend="velocity"``, docs/method.md "Velocity blends";
+    the weights of an image sum to 1). Every (image, knot) pair is one row of :attr:`embeddings`."""
+
+    embeddings: PromptEmbedding  # one row per (image, knot)
+    owners: torch.Tensor  # (R,) long: the image of each row
+    weights: torch.Tensor  # (R,) float
+
+    @classmethod
+    def of(cls, parts: Sequence[Sequence[tuple[PromptEmbedding, float]]]) -> "PromptMixture":
+        """From each image's ``[(E_j, w_j), ...]`` (batch-1 embeddings)."""
+        rows = [(image, embedding, weight) for image, knots in enumerate(parts) for embedding, weight in knots]
+        if not parts or any(not knots for knots in parts):
+            raise ValueError("every image needs at least one knot")
+        device = rows[0][1].tokens.device
+        return cls(PromptEmbedding.cat([embedding for _, embedding, _ in rows]),
+                   torch.tensor([image for image, _, _ in rows], dtype=torch.long, device=device),
+                   torch.tensor([weight for _, _, weight in rows], dtype=torch.float32, device=device))
+
+    @property
+    def images(self) -> int:
+        return int(self.owners.max()) + 1
+
+    def single(self) -> PromptEmbedding | None:
+        """The embeddings, one per image, when every image has one knot of weight 1 (no blend), else ``None``."""
+        if self.embeddings.batch_size == self.images and bool((self.weights == 1.0).all()):
+            return self.embeddings
+        return None
+
+    def spread(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-image rows of ``x`` (latents, times) repeated for each of the image's knots."""
+        return x.index_select(0, self.owners)
+
+    def gather(self, rows: torch.Tensor) -> torch.Tensor:
+        """``sum_j w_j rows_j`` per image: ``(R, ...)`` -> ``(images, ...)``."""
+        weighted = rows * self.weights.to(rows.dtype).view(-1, *([1] * (rows.dim() - 1)))
+        return torch.zeros((self.images, *rows.shape[1:]), dtype=rows.dtype, device=rows.device).index_add(
+            0, self.owners, weighted)

@@ -20,23 +20,35 @@ def check_degree(name: str, degree: float) -> float:
     return degree
 
 
-def convex_blend(parts: list[tuple[PromptEmbedding, float]], blend: str = "linear") -> PromptEmbedding:
+#: An edit as knots and weights: ``e(a) = sum_j w_j E_j`` (the weights sum to 1)
+Parts = list[tuple[PromptEmbedding, float]]
+
+
+def convex_blend(parts: Parts, blend: str = "linear") -> PromptEmbedding:
     """``sum_j w_j E_j`` for weights in [0, 1] that sum to 1 (a point between knots of a slider path).
 
     ``blend="norm"`` (docs/method.md, "Norm-keeping blends") then rescales every token vector, and the pooled
     vector, to the same blend of the parts' norms, ``sum_j w_j |E_j|``: a linear blend of two different words'
     vectors is shorter than either (``|(a + b) / 2| < |a|`` unless they are parallel), an in-between prompt the
     text encoder never produced. Parts that agree in a slot (the words an edit does not touch) keep it, up to
-    rounding."""
+    rounding. ``blend="velocity"`` blends no embeddings: the parts go to the sampler as they are
+    (:class:`~ems_core.embeddings.PromptMixture`)."""
     if blend not in BLENDS:
         raise ValueError(f"blend must be one of {', '.join(BLENDS)}, got {blend!r}")
+    if blend == "velocity":
+        raise ValueError("a velocity blend is no single embedding: sample under its parts (PromptMixture)")
     if not parts:
         raise ValueError("nothing to blend")
+    if len(parts) == 1:
+        return parts[0][0] if parts[0][1] == 1.0 else parts[0][0] * parts[0][1]
+    if len(parts) == 2 and blend == "linear":  # e_a + w (e_b - e_a), the line EMS moves along
+        (start, _), (end, weight) = parts
+        return start + (end - start) * weight
     mix = None
     for embedding, weight in parts:
         term = embedding * weight
         mix = term if mix is None else mix + term
-    if blend == "linear" or len(parts) == 1:
+    if blend == "linear":
         return mix
 
     def kept(mixed: torch.Tensor, vectors: list[torch.Tensor]) -> torch.Tensor:
@@ -47,33 +59,53 @@ def convex_blend(parts: list[tuple[PromptEmbedding, float]], blend: str = "linea
                            kept(mix.pooled, [e.pooled for e, _ in parts]))
 
 
-def along_path(source: PromptEmbedding, path: list[PromptEmbedding], degree: float,
-               blend: str = "linear") -> PromptEmbedding:
-    """One attribute's embedding at ``degree`` along ``path = [e_via_1, ..., e_via_m-1, e_tgt]``: piecewise
-    linear through the knots ``e(k / m) = path[k - 1]`` (``e(0) = e_src``), so a waypoint is reached exactly at
-    its degree; outside [0, 1] the straight line ``e_src + a (e_tgt - e_src)`` (extrapolation as without
-    waypoints). With one element this is ``e_src + a (e_tgt - e_src)``. Between two knots ``blend="norm"`` keeps
-    the blended norms (:func:`convex_blend`); extrapolation stays linear."""
+def path_parts(source: PromptEmbedding, path: list[PromptEmbedding], degree: float) -> Parts:
+    """The knots one attribute's ``e(a)`` blends at ``degree`` along ``path = [e_via_1, ..., e_via_m-1, e_tgt]``
+    (``e(k / m) = path[k - 1]``, ``e(0) = e_src``): one knot, weight 1, at a knot's degree; the two around it
+    between, weights ``1 - f`` and ``f``; outside [0, 1] the straight line ``e_src + a (e_tgt - e_src)`` as one
+    part (extrapolation as without waypoints)."""
     if not path:
         raise ValueError("a path needs at least its target embedding")
     target = path[-1]
     if degree == 0.0:
-        return source
+        return [(source, 1.0)]
     if degree == 1.0:
-        return target
-    if not 0.0 < degree < 1.0 or (len(path) == 1 and blend == "linear"):
-        return source + (target - source) * degree
-    if len(path) == 1:
-        return convex_blend([(source, 1.0 - degree), (target, degree)], blend)
+        return [(target, 1.0)]
+    if not 0.0 < degree < 1.0:
+        return [(source + (target - source) * degree, 1.0)]
     position = degree * len(path)
     k = int(position)  # segment index: from knot k to knot k + 1
     start = source if k == 0 else path[k - 1]
     local = position - k
     if local == 0.0:
-        return start
-    if blend == "linear":
-        return start + (path[k] - start) * local
-    return convex_blend([(start, 1.0 - local), (path[k], local)], blend)
+        return [(start, 1.0)]
+    return [(start, 1.0 - local), (path[k], local)]
+
+
+def along_path(source: PromptEmbedding, path: list[PromptEmbedding], degree: float,
+               blend: str = "linear") -> PromptEmbedding:
+    """One attribute's embedding at ``degree`` along ``path``: piecewise linear through the knots of
+    :func:`path_parts`, so a waypoint is reached exactly at its degree; outside [0, 1] the straight line. With one
+    element this is ``e_src + a (e_tgt - e_src)``. Between two knots ``blend="norm"`` keeps the blended norms
+    (:func:`convex_blend`); extrapolation stays linear."""
+    return convex_blend(path_parts(source, path, degree), blend)
+
+
+def summed_parts(source: PromptEmbedding, paths: list[list[PromptEmbedding]], degrees: list[float]) -> Parts:
+    """``e(a) = e_src + sum_i (e_i(a_i) - e_src)`` as knots and weights: ``(1 - n) e_src + sum_i sum_j w_ij E_ij``
+    over the ``n`` attributes moved (each :func:`path_parts`; the weights still sum to 1, the source's is negative
+    from two attributes on)."""
+    if len(paths) != len(degrees):
+        raise ValueError("one degree per attribute path")
+    active = [(path, degree) for path, degree in zip(paths, degrees) if degree != 0.0]
+    if not active:
+        return [(source, 1.0)]
+    if len(active) == 1:
+        return path_parts(source, *active[0])
+    parts: Parts = [(source, 1.0 - len(active))]
+    for path, degree in active:
+        parts.extend(path_parts(source, path, degree))
+    return parts
 
 
 def manipulate_paths(source: PromptEmbedding, paths: list[list[PromptEmbedding]],
@@ -120,20 +152,10 @@ def segment(degree: float, knots: int) -> tuple[int, float]:
     return k, position - k
 
 
-def manipulate_multilinear(corner: Callable[[tuple[int, ...]], PromptEmbedding], knots: list[int],
-                           degrees: list[float], blend: str = "linear") -> PromptEmbedding:
-    """Multilinear composition of several attributes:
-
-        e(a) = sum over c in {0,1}^n of prod_i w_i(c_i) E(k_1 + c_1, ..., k_n + c_n)
-
-    with ``(k_i, f_i) = segment(a_i)``, ``w_i(0) = 1 - f_i``, ``w_i(1) = f_i`` and ``E(j_1, ..., j_n)`` the
-    embedding of the prompt with every attribute at its knot ``j_i`` at once (``corner``; knots on an
-    extrapolated straight segment are 0 and the target). One attribute: exactly :func:`along_path`. Every corner
-    of the degree grid is its combined prompt: degrees (1, 1) render the prompt with both edits, where the sum
-    ``e_src + (e_1 - e_src) + (e_2 - e_src)`` only approximates it (docs/method.md, "Two sliders at once").
-    With every degree in [0, 1] the weights are a convex blend of the corners, and ``blend="norm"`` keeps their
-    norms (:func:`convex_blend`); an extrapolated degree blends linearly.
-    """
+def multilinear_parts(corner: Callable[[tuple[int, ...]], PromptEmbedding], knots: list[int],
+                      degrees: list[float]) -> tuple[Parts, bool]:
+    """The corners :func:`manipulate_multilinear` blends and their weights ``prod_i w_i(c_i)``, and whether the
+    blend is convex (every degree in [0, 1]; an extrapolated degree gives negative weights)."""
     if len(knots) != len(degrees):
         raise ValueError("one knot count per degree")
     placed = []
@@ -151,5 +173,22 @@ def manipulate_multilinear(corner: Callable[[tuple[int, ...]], PromptEmbedding],
             parts.append((corner(tuple(index)), weight))
     if not parts:  # every weight vanished: cannot happen (they sum to 1), kept for type checkers
         raise ValueError("no corner carries weight")
-    convex = all(target is None for _, _, target in placed)
+    return parts, all(target is None for _, _, target in placed)
+
+
+def manipulate_multilinear(corner: Callable[[tuple[int, ...]], PromptEmbedding], knots: list[int],
+                           degrees: list[float], blend: str = "linear") -> PromptEmbedding:
+    """Multilinear composition of several attributes:
+
+        e(a) = sum over c in {0,1}^n of prod_i w_i(c_i) E(k_1 + c_1, ..., k_n + c_n)
+
+    with ``(k_i, f_i) = segment(a_i)``, ``w_i(0) = 1 - f_i``, ``w_i(1) = f_i`` and ``E(j_1, ..., j_n)`` the
+    embedding of the prompt with every attribute at its knot ``j_i`` at once (``corner``; knots on an
+    extrapolated straight segment are 0 and the target). One attribute: exactly :func:`along_path`. Every corner
+    of the degree grid is its combined prompt: degrees (1, 1) render the prompt with both edits, where the sum
+    ``e_src + (e_1 - e_src) + (e_2 - e_src)`` only approximates it (docs/method.md, "Two sliders at once").
+    With every degree in [0, 1] the weights are a convex blend of the corners, and ``blend="norm"`` keeps their
+    norms (:func:`convex_blend`); an extrapolated degree blends linearly.
+    """
+    parts, convex = multilinear_parts(corner, knots, degrees)
     return convex_blend(parts, blend if convex else "linear")

@@ -40,10 +40,10 @@ from .alignment import align_embedding, aligned_slots
 from .backends.contract import Backend, CountingBackend
 from .calibration import CALIBRATION_DEGREES, DegreeCalibration, fit_calibration
 from .config import EditConfig
-from .embeddings import PromptEmbedding
+from .embeddings import PromptEmbedding, PromptMixture
 from .extract import Attribute, Captioner, combined_prompt, default_captioner
 from .images import fit_square, pil_to_tensor, tensor_to_pil
-from .manipulate import check_degree, manipulate_multilinear, manipulate_paths
+from .manipulate import Parts, check_degree, convex_blend, manipulate_paths, multilinear_parts, summed_parts
 from .refine import refine_latent
 from .sampling import (SourcePath, difference_sample, guided_velocity, integrate, invert, ramped_guidance, source_path,
                        tail_schedule)
@@ -196,15 +196,19 @@ class EditSession:
         return self._attributes[name]
 
     def _manipulated(self, source: PromptEmbedding, paths: list[list[PromptEmbedding]], names: list[str],
-                     degrees: list[float], config: EditConfig) -> PromptEmbedding:
-        """``e(a)`` for one image: EMS's sum, or with ``config.composition == "multilinear"`` and two or more
-        attributes moved, :func:`manipulate_multilinear` over their combined prompts (encoded on first use; the
-        sum when their phrases cannot be combined in one prompt)."""
+                     degrees: list[float], config: EditConfig) -> Parts:
+        """``e(a)`` for one image, as knots and weights (one embedding of weight 1 unless ``config.blend`` is
+        "velocity"): EMS's sum, or with ``config.composition == "multilinear"`` and two or more attributes moved,
+        :func:`manipulate_multilinear` over their combined prompts (encoded on first use; the sum when their
+        phrases cannot be combined in one prompt). An extrapolated degree blends linearly."""
         active = [i for i, degree in enumerate(degrees) if degree != 0.0]
-        if config.composition == "sum" or len(active) < 2:
-            return manipulate_paths(source, paths, degrees, config.blend)
+        velocity = config.blend == "velocity"
         attributes = [self._attributes[names[i]] for i in active]
-        knots = [len(a.via) + 1 for a in attributes]
+        if (config.composition == "sum" or len(active) < 2
+                or combined_prompt(self._source_prompt, attributes, [0] * len(attributes)) is None):
+            if velocity:
+                return summed_parts(source, paths, degrees)
+            return [(manipulate_paths(source, paths, degrees, config.blend), 1.0)]
 
         def corner(index: tuple[int, ...]) -> PromptEmbedding:
             prompt = combined_prompt(self._source_prompt, attributes, list(index))
@@ -213,9 +217,10 @@ class EditSession:
                     self._embeddings[prompt] = self.backend.encode_prompt([prompt])
             return self._path_embedding(prompt, config)
 
-        if combined_prompt(self._source_prompt, attributes, [0] * len(attributes)) is None:
-            return manipulate_paths(source, paths, degrees, config.blend)
-        return manipulate_multilinear(corner, knots, [degrees[i] for i in active], config.blend)
+        parts, convex = multilinear_parts(corner, [len(a.via) + 1 for a in attributes], [degrees[i] for i in active])
+        if velocity and convex:
+            return parts
+        return [(convex_blend(parts, config.blend if convex and not velocity else "linear"), 1.0)]
 
     def _prune_embeddings(self) -> None:
         keep = {self._source_prompt, ""} | {p for a in self._attributes.values() for p in a.path_prompts(self._source_prompt)}
@@ -407,7 +412,7 @@ class EditSession:
             source, uncond = self._embedding(self._source_prompt), self._embedding("")
             paths = [[self._path_embedding(p, config) for p in self._attributes[n].path_prompts(self._source_prompt)]
                      for n in names]
-            edits = PromptEmbedding.cat([
+            edits = PromptMixture.of([  # one embedding per image, or its knots (blend="velocity")
                 self._manipulated(source, paths, names, [float(d.get(n, 0.0)) for n in names], config)
                 for d in degree_sets])
 
@@ -492,8 +497,11 @@ class EditSession:
         return self.render_batch([{}], config, progress, refine=False)[0]
 
     def edit_nfe(self, config: EditConfig | None = None) -> int:
-        """Transformer evaluations one render costs once everything is cached (the slider-move cost)."""
+        """Transformer evaluations one render costs once everything is cached (the slider-move cost); with
+        ``blend="velocity"``, of one slider between two knots (one evaluation more per step and per refinement
+        than at a knot, where every blend costs the same)."""
         config, steps, guidance = self.resolved(config)
         sampling = len(tail_schedule(self.backend.sigmas(steps), config.start_time)) - 1
-        per_step = 1 if guidance == 1.0 and self._source_guidance(config, guidance) == 1.0 else 2
-        return sampling * per_step + 2 * config.refine_iters
+        knots = 2 if config.blend == "velocity" else 1
+        unguided = guidance == 1.0 and self._source_guidance(config, guidance) == 1.0
+        return sampling * (knots if unguided else 1 + knots) + (1 + knots) * config.refine_iters

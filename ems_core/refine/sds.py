@@ -23,17 +23,27 @@ from typing import Callable
 import torch
 
 from ..backends.contract import Backend
-from ..embeddings import PromptEmbedding, match_batch
+from ..embeddings import PromptEmbedding, PromptMixture, match_batch
 
 
 def sds_delta(backend: Backend, z: torch.Tensor, t: float, eps: torch.Tensor,
-              edit: PromptEmbedding, source: PromptEmbedding) -> torch.Tensor:
-    """``delta = -t [v(z_t, t, e(a)) - v(z_t, t, e_src)]`` at ``z_t = (1 - t) z + t eps`` (one batched call)."""
+              edit: PromptEmbedding | PromptMixture, source: PromptEmbedding) -> torch.Tensor:
+    """``delta = -t [v(z_t, t, e(a)) - v(z_t, t, e_src)]`` at ``z_t = (1 - t) z + t eps`` (one batched call; a
+    :class:`~ems_core.embeddings.PromptMixture` edit blends its knots' velocities)."""
     batch = z.shape[0]
     z_t = (1 - t) * z + t * eps
-    both = PromptEmbedding.cat([match_batch(edit, batch), match_batch(source, batch)])
-    times = torch.full((2 * batch,), t, device=z.device, dtype=z.dtype)
-    v_edit, v_source = backend.velocity(torch.cat([z_t, z_t]), times, both).chunk(2)
+    mixture = None
+    if isinstance(edit, PromptMixture):
+        single = edit.single()
+        mixture, edit = (None, single) if single is not None else (edit, edit.embeddings)
+    edit_latents = z_t if mixture is None else mixture.spread(z_t)
+    both = PromptEmbedding.cat([match_batch(edit, edit_latents.shape[0]), match_batch(source, batch)])
+    latents = torch.cat([edit_latents, z_t])
+    times = torch.full((latents.shape[0],), t, device=z.device, dtype=z.dtype)
+    rows = backend.velocity(latents, times, both)
+    v_edit, v_source = rows[:edit_latents.shape[0]], rows[edit_latents.shape[0]:]
+    if mixture is not None:
+        v_edit = mixture.gather(v_edit)
     return -t * (v_edit - v_source)
 
 
@@ -45,7 +55,7 @@ def annealed_time(i: int, iters: int, t_max: float, t_min: float) -> float:
     return t_max if iters <= 1 else t_max + (t_min - t_max) * i / (iters - 1)
 
 
-def refine_latent(backend: Backend, z: torch.Tensor, z_source: torch.Tensor, edit: PromptEmbedding,
+def refine_latent(backend: Backend, z: torch.Tensor, z_source: torch.Tensor, edit: PromptEmbedding | PromptMixture,
                   source: PromptEmbedding, iters: int, lr: float, proximity: float, t_max: float,
                   t_min: float, generator: torch.Generator,
                   callback: Callable[[int, int], None] | None = None) -> torch.Tensor:

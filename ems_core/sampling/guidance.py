@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from ..backends.contract import Backend
-from ..embeddings import PromptEmbedding, match_batch
+from ..embeddings import PromptEmbedding, PromptMixture, match_batch
 from .ode import VelocityFn
 
 __all__ = ["guided_velocity", "ramped_guidance"]
@@ -15,7 +15,7 @@ __all__ = ["guided_velocity", "ramped_guidance"]
 
 def guided_velocity(
     backend: Backend,
-    cond: PromptEmbedding,
+    cond: PromptEmbedding | PromptMixture,
     uncond: PromptEmbedding | None = None,
     guidance: float | Sequence[float] = 1.0,
 ) -> VelocityFn:
@@ -24,22 +24,36 @@ def guided_velocity(
     With ``guidance == 1`` (or no ``uncond``) it is the plain conditional velocity, one transformer
     evaluation per call; otherwise the two branches run as one batch ``[uncond, cond]`` (as diffusers'
     SD3 pipeline does). ``cond``/``uncond`` are batch-1 or batch-B embeddings. ``guidance`` may also be one
-    number per row of ``z`` (:func:`ramped_guidance`).
+    number per row of ``z`` (:func:`ramped_guidance`). A :class:`~ems_core.embeddings.PromptMixture` ``cond``
+    blends its knots' conditional velocities, ``v_c = sum_j w_j v(z, t, E_j)``; the weights sum to 1, so that is
+    also the blend of the knots' guided velocities, and the unconditional branch runs once per image.
     """
     if not isinstance(guidance, (int, float)):
         scales = [float(g) for g in guidance]
         if len(set(scales)) == 1:
             guidance = scales[0]
-    if uncond is None or guidance == 1.0:
-        def plain(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return backend.velocity(z, t, match_batch(cond, z.shape[0]))
+    mixture = None
+    if isinstance(cond, PromptMixture):
+        single = cond.single()
+        mixture, cond = (None, single) if single is not None else (cond, cond.embeddings)
 
-        return plain
+    def conditional(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if mixture is None:
+            return backend.velocity(z, t, match_batch(cond, z.shape[0]))
+        return mixture.gather(backend.velocity(mixture.spread(z), mixture.spread(t), cond))
+
+    if uncond is None or guidance == 1.0:
+        return conditional
 
     def guided(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         batch = z.shape[0]
-        both = PromptEmbedding.cat([match_batch(uncond, batch), match_batch(cond, batch)])
-        v_uncond, v_cond = backend.velocity(torch.cat([z, z]), torch.cat([t, t]), both).chunk(2)
+        if mixture is None:
+            both = PromptEmbedding.cat([match_batch(uncond, batch), match_batch(cond, batch)])
+            v_uncond, v_cond = backend.velocity(torch.cat([z, z]), torch.cat([t, t]), both).chunk(2)
+        else:
+            both = PromptEmbedding.cat([match_batch(uncond, batch), cond])
+            rows = backend.velocity(torch.cat([z, mixture.spread(z)]), torch.cat([t, mixture.spread(t)]), both)
+            v_uncond, v_cond = rows[:batch], mixture.gather(rows[batch:])
         if isinstance(guidance, (int, float)):
             return v_uncond + guidance * (v_cond - v_uncond)
         if len(scales) != batch:
