@@ -93,8 +93,8 @@ def along_path(source: PromptEmbedding, path: list[PromptEmbedding], degree: flo
 
 def summed_parts(source: PromptEmbedding, paths: list[list[PromptEmbedding]], degrees: list[float]) -> Parts:
     """``e(a) = e_src + sum_i (e_i(a_i) - e_src)`` as knots and weights: ``(1 - n) e_src + sum_i sum_j w_ij E_ij``
-    over the ``n`` attributes moved (each :func:`path_parts`; the weights still sum to 1, the source's is negative
-    from two attributes on)."""
+    over the ``n`` attributes moved (each :func:`path_parts`; the weights still sum to 1, the source's may be
+    negative). A knot met twice (the source, on several first segments) is one part; a part of weight 0 is dropped."""
     if len(paths) != len(degrees):
         raise ValueError("one degree per attribute path")
     active = [(path, degree) for path, degree in zip(paths, degrees) if degree != 0.0]
@@ -102,10 +102,11 @@ def summed_parts(source: PromptEmbedding, paths: list[list[PromptEmbedding]], de
         return [(source, 1.0)]
     if len(active) == 1:
         return path_parts(source, *active[0])
-    parts: Parts = [(source, 1.0 - len(active))]
+    weights: dict[int, list] = {id(source): [source, 1.0 - len(active)]}
     for path, degree in active:
-        parts.extend(path_parts(source, path, degree))
-    return parts
+        for embedding, weight in path_parts(source, path, degree):
+            weights.setdefault(id(embedding), [embedding, 0.0])[1] += weight
+    return [(embedding, weight) for embedding, weight in weights.values() if weight != 0.0]
 
 
 def manipulate_paths(source: PromptEmbedding, paths: list[list[PromptEmbedding]],

@@ -42,7 +42,9 @@ def test_path_parts_are_the_knots_around_a_degree():
 def test_summed_parts_are_the_sum_of_two_sliders_as_an_affine_blend():
     source, paths, degrees = embedding(0), [[embedding(1), embedding(2)], [embedding(3)]], [0.25, 0.6]
     parts = summed_parts(source, paths, degrees)
-    assert sum(w for _, w in parts) == pytest.approx(1.0) and parts[0] == (source, -1.0)
+    assert sum(w for _, w in parts) == pytest.approx(1.0) and parts[0][0] is source
+    assert parts[0][1] == pytest.approx(-1.0 + 0.5 + 0.4)  # the source once: its own weight and the first segments'
+    assert len(parts) == 3 and parts[1][0] is paths[0][0] and parts[2][0] is paths[1][0]  # waypoint, 2nd target
     linear = convex_blend([(e, w) for e, w in parts[:1]] + parts[1:], "linear")
     want = manipulate_paths(source, paths, degrees)
     assert torch.allclose(linear.tokens, want.tokens, atol=1e-6) and torch.allclose(linear.pooled, want.pooled)
