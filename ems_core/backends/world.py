@@ -29,8 +29,9 @@ BUNDLED_MODEL_DIR = world_spec("shapes").model_dir
 WORLD_EDIT_CONFIG = EditConfig(steps=5, start_time=0.8, guidance=3.0, source_guidance=1.5, refine_iters=0)
 #: The portrait model's: the same budget (8 evaluations a move: 4 steps from t0 = 0.95) at guidance 2, chosen
 #: on held-out portrait cases by benchmarks/tune_portrait_edit.py (docs/method.md, "The portrait world"); between
-#: a slider's knots the embeddings keep their norms (docs/method.md, "Norm-keeping blends": smile sweeps).
-PORTRAIT_EDIT_CONFIG = EditConfig(steps=4, start_time=0.95, guidance=2.0, refine_iters=0, blend="norm")
+#: a slider's knots the sampler blends the knots' velocities (12 evaluations a move there; docs/method.md,
+#: "Velocity blends": smile sweeps).
+PORTRAIT_EDIT_CONFIG = EditConfig(steps=4, start_time=0.95, guidance=2.0, refine_iters=0, blend="velocity")
 _EDIT_CONFIGS = {"shapes": WORLD_EDIT_CONFIG, "portraits": PORTRAIT_EDIT_CONFIG}
 #: Where the portrait model's latent directions live: at its edit t0 (0.95) they paint blotches and transfer less;
 #: at 0.7 LOCO's top direction transfers to 10 of 10 portraits (docs/method.md, "Measured on the portrait model").

@@ -162,7 +162,9 @@ def _session_method(name: str, config: EditConfig) -> QualityMethod:
         session = _session(counted, case, config)
         session.render({a.name: 1.0 for a in case.attributes})
         first = counted.evaluations
-        session.render({a.name: 0.5 for a in case.attributes})
+        # a further degree between two knots of any path of fewer than 10 segments (0.5 is a waypoint of many
+        # paths), where a slider move costs its most (blend="velocity" evaluates both knots)
+        session.render({a.name: 0.3 for a in case.attributes})
         return first, counted.evaluations - first
 
     return QualityMethod(name, "ems", config, edit, costs)
