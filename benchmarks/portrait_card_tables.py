@@ -19,8 +19,8 @@ from ems_core.bench.portrait_release import comparison_tables
 
 RESULTS = Path("benchmarks/results")
 #: the shipped model's held-out evaluation and sweeps (assets/world-portraits/MODEL_CARD.md)
-SHIPPED_EVALUATION = RESULTS / "portraits_v2_eval_step39000_ut_shift8_oracle4.json"
-SHIPPED_SWEEPS = RESULTS / "portrait_sweeps_v2_norm.json"
+SHIPPED_EVALUATION = RESULTS / "portraits_eval_scratch24k.json"
+SHIPPED_SWEEPS = RESULTS / "portrait_sweeps_scratch24k_velocity.json"
 
 
 def read_json(path: Path) -> dict:

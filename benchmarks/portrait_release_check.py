@@ -5,8 +5,8 @@ missed, so ``benchmarks/portrait_release.sh`` ends with the verdict.
 
     python benchmarks/portrait_release_check.py --model runs/wp-v3 --tag scratch24k
     python benchmarks/portrait_release_check.py --model world-portraits \\
-        --evaluation benchmarks/results/portraits_v2_eval_step39000_ut_shift8_oracle4.json \\
-        --sweeps benchmarks/results/portrait_sweeps_v2_norm.json      # the shipped model
+        --evaluation benchmarks/results/portraits_eval_scratch24k.json \\
+        --sweeps benchmarks/results/portrait_sweeps_scratch24k_velocity.json      # the shipped model
 """
 
 from __future__ import annotations

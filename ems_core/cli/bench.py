@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..config import BLENDS
+
 
 def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     bench = subparsers.add_parser("bench", help="benchmarks (a table, then one JSON line)")
@@ -16,6 +18,8 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     latency.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     latency.add_argument("--repeats", type=int, default=30, help="moves of each kind")
     latency.add_argument("--quick", action="store_true", help="10 moves of each kind (well under 2 minutes)")
+    latency.add_argument("--blend", choices=BLENDS, default=None,
+                         help="between a slider's knots (default: the model's edit settings; docs/method.md)")
     quality = sub.add_parser("quality", help="every edit method on the same seeded cases: target hit, preservation, "
                                              "slider response, degree-0 PSNR/SSIM, SDE, NFE; writes docs/benchmark.md "
                                              "(docs/benchmark-portraits.md for --model world-portraits)")
@@ -59,7 +63,8 @@ def run_bench(args: argparse.Namespace) -> int:
         raise ValueError(f"--repeats must be in [1, 1000], got {repeats}")
     backend = load_backend(args.model, device=args.device, dtype=args.dtype)
     with torch.inference_mode():
-        report = measure_latency(backend, repeats=repeats).to_dict()
+        config = backend.info.edit_config if args.blend is None else backend.info.edit_config.with_(blend=args.blend)
+        report = measure_latency(backend, repeats=repeats, config=config).to_dict()
     rows = [("first move (prepare + render)", report["first_move_ms"], f"{report['first_move_prepare_nfe']} prepare"),
             ("cached move p50", report["move_p50_ms"], report["nfe_per_move"]),
             ("cached move p95", report["move_p95_ms"], report["nfe_per_move"]),
