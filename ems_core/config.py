@@ -21,6 +21,8 @@ DEGREE_RANGE = (-1.0, 2.0)
 MAX_SEED = 2**32 - 1  # what a torch.Generator seed, a numpy seed and the app's seed field all accept
 MAX_ATTRIBUTES = 16  # attributes (sliders) in one edit: a recipe, a CLI call
 MAX_SWEEP = 16  # degrees in one sweep (one image each)
+MAX_MULTILINEAR = 4  # attributes moved at once that compose multilinearly (2^n combined prompts); more: the sum
+MAX_VELOCITY_KNOTS = 4  # prompts one image's velocity blend evaluates; more: their embeddings blended instead
 MAX_PROMPT_CHARS = 2000  # a prompt or phrase; CLIP reads 77 tokens, T5 256-512: far more is never useful
 
 

@@ -39,7 +39,7 @@ from PIL import Image
 from .alignment import align_embedding, aligned_slots
 from .backends.contract import Backend, CountingBackend
 from .calibration import CALIBRATION_DEGREES, DegreeCalibration, fit_calibration
-from .config import EditConfig
+from .config import MAX_MULTILINEAR, MAX_VELOCITY_KNOTS, EditConfig
 from .embeddings import PromptEmbedding, PromptMixture
 from .extract import Attribute, Captioner, combined_prompt, default_captioner
 from .images import fit_square, pil_to_tensor, tensor_to_pil
@@ -200,15 +200,20 @@ class EditSession:
         """``e(a)`` for one image, as knots and weights (one embedding of weight 1 unless ``config.blend`` is
         "velocity"): EMS's sum, or with ``config.composition == "multilinear"`` and two or more attributes moved,
         :func:`manipulate_multilinear` over their combined prompts (encoded on first use; the sum when their
-        phrases cannot be combined in one prompt). An extrapolated degree blends linearly."""
+        phrases cannot be combined in one prompt, or more than :data:`MAX_MULTILINEAR` attributes move: 2^n
+        prompts). An extrapolated degree blends linearly, and a velocity blend of more than
+        :data:`MAX_VELOCITY_KNOTS` prompts blends their embeddings instead (keeping norms where it is convex)."""
         active = [i for i, degree in enumerate(degrees) if degree != 0.0]
         velocity = config.blend == "velocity"
         attributes = [self._attributes[names[i]] for i in active]
-        if (config.composition == "sum" or len(active) < 2
+        if (config.composition == "sum" or len(active) < 2 or len(active) > MAX_MULTILINEAR
                 or combined_prompt(self._source_prompt, attributes, [0] * len(attributes)) is None):
-            if velocity:
-                return summed_parts(source, paths, degrees)
-            return [(manipulate_paths(source, paths, degrees, config.blend), 1.0)]
+            if not velocity:
+                return [(manipulate_paths(source, paths, degrees, config.blend), 1.0)]
+            parts = summed_parts(source, paths, degrees)
+            if len(parts) <= MAX_VELOCITY_KNOTS:
+                return parts
+            return [(manipulate_paths(source, paths, degrees, "norm"), 1.0)]
 
         def corner(index: tuple[int, ...]) -> PromptEmbedding:
             prompt = combined_prompt(self._source_prompt, attributes, list(index))
@@ -218,9 +223,10 @@ class EditSession:
             return self._path_embedding(prompt, config)
 
         parts, convex = multilinear_parts(corner, [len(a.via) + 1 for a in attributes], [degrees[i] for i in active])
-        if velocity and convex:
+        if velocity and convex and len(parts) <= MAX_VELOCITY_KNOTS:
             return parts
-        return [(convex_blend(parts, config.blend if convex and not velocity else "linear"), 1.0)]
+        kept_norms = "norm" if velocity else config.blend
+        return [(convex_blend(parts, kept_norms if convex else "linear"), 1.0)]
 
     def _prune_embeddings(self) -> None:
         keep = {self._source_prompt, ""} | {p for a in self._attributes.values() for p in a.path_prompts(self._source_prompt)}

@@ -132,3 +132,26 @@ def test_recipes_carry_the_velocity_blend():
               "attributes": [{"name": "size", "source": "large", "target": "small", "degree": 0.5}],
               "config": {"steps": 10, "blend": "velocity"}}
     assert Recipe.from_dict(recipe).config.blend == "velocity"
+
+
+def test_many_sliders_at_once_stay_bounded_in_prompts_and_rows(tiny_world):
+    """A recipe may move up to MAX_ATTRIBUTES sliders: multilinear composition over more than MAX_MULTILINEAR of
+    them would encode 2^n prompts, and a velocity blend of more than MAX_VELOCITY_KNOTS would evaluate as many."""
+    from ems_core.config import MAX_MULTILINEAR, MAX_VELOCITY_KNOTS
+
+    words = [f"w{i}" for i in range(MAX_MULTILINEAR + 4)]
+    prompt = "a large red circle " + " ".join(words)
+    image = Image.new("RGB", (tiny_world.info.image_size,) * 2, (255, 255, 255))
+    attributes = [Attribute(f"a{i}", w, w + "x") for i, w in enumerate(words)]
+    for blend in ("linear", "velocity"):
+        session = EditSession(tiny_world, image, prompt=prompt,
+                              config=EditConfig(steps=2, start_time=0.8, refine_iters=0, guidance=2.0, blend=blend))
+        session.configure(prompt, attributes)
+        moved = session.render({a.name: 0.5 for a in attributes})
+        assert len(session._embeddings) == 2 + len(attributes)  # the sum: no combined prompt encoded
+        assert moved.nfe == 2 * 2  # a velocity blend of 2n + 1 prompts blends their embeddings instead
+        three = session.render({a.name: 0.5 for a in attributes[:3]})  # multilinear: 8 corners, over the cap
+        assert len(session._embeddings) == 2 + len(attributes) + 2 ** 3 - 4  # corners not yet encoded
+        assert three.nfe == 2 * 2
+    two = session.render({a.name: 0.5 for a in attributes[:2]})  # 4 corners: within the cap, blended velocities
+    assert two.nfe == 2 * (1 + MAX_VELOCITY_KNOTS)
