@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["PromptEmbedding", "PromptMixture", "match_batch"]
+__all__ = ["PromptEmbedding", "PromptMixture", "match_batch", "unmixed"]
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,12 @@ class PromptMixture:
         weighted = rows * self.weights.to(rows.dtype).view(-1, *([1] * (rows.dim() - 1)))
         return torch.zeros((self.images, *rows.shape[1:]), dtype=rows.dtype, device=rows.device).index_add(
             0, self.owners, weighted)
+
+
+def unmixed(embedding: PromptEmbedding | PromptMixture) -> tuple[PromptEmbedding, PromptMixture | None]:
+    """``(rows, mixture)`` for a sampler: a plain embedding, or a mixture with no blend (one knot of weight 1 per
+    image), as one embedding per image and ``None``; otherwise the mixture's rows and the mixture itself."""
+    if not isinstance(embedding, PromptMixture):
+        return embedding, None
+    single = embedding.single()
+    return (single, None) if single is not None else (embedding.embeddings, embedding)

@@ -23,7 +23,7 @@ from typing import Callable
 import torch
 
 from ..backends.contract import Backend
-from ..embeddings import PromptEmbedding, PromptMixture, match_batch
+from ..embeddings import PromptEmbedding, PromptMixture, match_batch, unmixed
 
 
 def sds_delta(backend: Backend, z: torch.Tensor, t: float, eps: torch.Tensor,
@@ -32,10 +32,7 @@ def sds_delta(backend: Backend, z: torch.Tensor, t: float, eps: torch.Tensor,
     :class:`~ems_core.embeddings.PromptMixture` edit blends its knots' velocities)."""
     batch = z.shape[0]
     z_t = (1 - t) * z + t * eps
-    mixture = None
-    if isinstance(edit, PromptMixture):
-        single = edit.single()
-        mixture, edit = (None, single) if single is not None else (edit, edit.embeddings)
+    edit, mixture = unmixed(edit)
     edit_latents = z_t if mixture is None else mixture.spread(z_t)
     both = PromptEmbedding.cat([match_batch(edit, edit_latents.shape[0]), match_batch(source, batch)])
     latents = torch.cat([edit_latents, z_t])

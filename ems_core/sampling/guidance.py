@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from ..backends.contract import Backend
-from ..embeddings import PromptEmbedding, PromptMixture, match_batch
+from ..embeddings import PromptEmbedding, PromptMixture, match_batch, unmixed
 from .ode import VelocityFn
 
 __all__ = ["guided_velocity", "ramped_guidance"]
@@ -32,10 +32,7 @@ def guided_velocity(
         scales = [float(g) for g in guidance]
         if len(set(scales)) == 1:
             guidance = scales[0]
-    mixture = None
-    if isinstance(cond, PromptMixture):
-        single = cond.single()
-        mixture, cond = (None, single) if single is not None else (cond, cond.embeddings)
+    cond, mixture = unmixed(cond)
 
     def conditional(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if mixture is None:
